@@ -1,0 +1,69 @@
+"""Starlette app factory and lifespan: wires store, sessions, bus, pipeline and features."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from observatory import api, live, metrics
+from observatory.bus import Bus
+from observatory.config import Settings
+from observatory.ingest import hooks, otlp
+from observatory.pipeline import Pipeline
+from observatory.sessions import Sessions
+from observatory.store import Store
+
+log = logging.getLogger("observatory")
+
+
+@dataclass
+class Observatory:
+    """Everything a request handler may need, as `request.app.state.obs`."""
+
+    settings: Settings
+    store: Store
+    sessions: Sessions
+    bus: Bus
+    pipeline: Pipeline
+    metrics: Any = None
+    live_clients: int = 0
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+def build(settings: Settings) -> Observatory:
+    store = Store(settings.db_path, settings.writer_queue_max)
+    sessions = Sessions()
+    bus = Bus()
+    pipeline = Pipeline(store, sessions, bus, settings.retention.raw_max_kb * 1024)
+    obs = Observatory(settings, store, sessions, bus, pipeline)
+    obs.metrics = metrics.Metrics(obs)
+    return obs
+
+
+def all_routes() -> list[BaseRoute]:
+    return [*otlp.routes, *hooks.routes, *api.routes, *live.routes, *metrics.routes]
+
+
+def create_app(settings: Settings) -> Starlette:
+    obs = build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        obs.store.open()
+        await obs.pipeline.restore()
+        obs.metrics.start()
+        try:
+            yield
+        finally:
+            await obs.metrics.stop()
+            await obs.store.close()
+
+    app = Starlette(routes=all_routes(), lifespan=lifespan)
+    app.state.obs = obs
+    return app

@@ -1,0 +1,92 @@
+"""In-process pub/sub with bounded per-subscriber queues.
+
+Publishing never blocks and never grows memory without bound: a subscriber that falls
+behind is marked overflowed and its queue is emptied; it must resynchronise (the live
+stream sends a fresh snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from observatory.model import Alert, Event, Session
+
+
+@dataclass(slots=True)
+class Message:
+    """One published fact: an Event, a Session snapshot or an Alert (or a plain dict)."""
+
+    type: str  # "event" | "session" | "alert" | other feature-defined types
+    obj: Any
+    seq: int = 0
+    _text: str | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The live-protocol JSON, encoded once however many clients receive it."""
+        if self._text is None:
+            payload: dict[str, Any] = {"type": self.type}
+            if isinstance(self.obj, (Event, Session, Alert)):
+                payload[self.type] = self.obj.to_api()
+            elif isinstance(self.obj, dict):
+                payload[self.type] = self.obj
+            if self.type == "session":
+                payload["seq"] = self.seq
+            self._text = json.dumps(payload, separators=(",", ":"), default=str)
+        return self._text
+
+
+class Subscription:
+    def __init__(self, bus: Bus, maxsize: int) -> None:
+        self._bus = bus
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self.maxsize = maxsize
+        self.overflowed = False
+
+    def _put(self, msg: Message) -> None:
+        if self._queue.qsize() >= self.maxsize:
+            self.overflowed = True
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            return
+        self._queue.put_nowait(msg)
+
+    async def get(self) -> Message:
+        return await self._queue.get()
+
+    def get_nowait(self) -> Message | None:
+        return None if self._queue.empty() else self._queue.get_nowait()
+
+    def qsize(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._subs: list[Subscription] = []
+        self.seq = 0  # the latest event seq published
+
+    def subscribe(self, maxsize: int = 10000) -> Subscription:
+        sub = Subscription(self, maxsize)
+        self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def publish(self, msg: Message) -> None:
+        if msg.type == "event":
+            self.seq = max(self.seq, msg.seq)
+        for sub in self._subs:
+            sub._put(msg)

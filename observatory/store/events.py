@@ -1,0 +1,155 @@
+"""SQL for events, raw records and session rows. Write functions run in the writer thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from observatory.model import Event, Kind, Session, SessionStatus, Source, Tokens
+
+
+@dataclass(slots=True)
+class Raw:
+    """One request body as received, kept so history can be re-normalised."""
+
+    received_at: int
+    agent: str
+    channel: str  # "otlp-logs", "hook:claude", …
+    content_type: str
+    body: bytes
+
+
+_INSERT = """INSERT OR IGNORE INTO events (ts, received_at, agent, session_id, kind, name, source, tool,
+    model, tok_input, tok_output, tok_cache_read, tok_cache_write, tok_reasoning, cost_usd,
+    duration_ms, status, detail, raw_ref, cwd, project, branch, pid, key)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+
+_MERGE = """UPDATE events SET duration_ms = COALESCE(duration_ms, ?), detail = json_patch(?, detail),
+    model = COALESCE(model, ?) WHERE session_id = ? AND key = ?"""
+
+
+def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None,
+                  raw_max_bytes: int) -> list[Event]:
+    """Insert events (and their raw body); returns the newly stored ones with seq set.
+
+    An event whose dedupe key is already stored for its session is merged into the stored
+    row (missing fields filled in) and not returned: the same fact is never counted twice.
+    """
+    raw_ref = None
+    if raw is not None:
+        keep = raw.body if len(raw.body) <= raw_max_bytes else None
+        cur = conn.execute(
+            "INSERT INTO raw_records (received_at, agent, channel, content_type, size, body) VALUES (?,?,?,?,?,?)",
+            (raw.received_at, raw.agent, raw.channel, raw.content_type, len(raw.body),
+             zlib.compress(keep, 1) if keep is not None else None))
+        raw_ref = cur.lastrowid
+    stored: list[Event] = []
+    execute = conn.execute
+    for ev in events:
+        detail = json.dumps(ev.detail, separators=(",", ":"), default=str)
+        t = ev.tokens
+        received_at = ev.received_at or (raw.received_at if raw else 0)
+        cur = execute(_INSERT, (
+            ev.ts, received_at, ev.agent, ev.session_id, ev.kind.value, ev.name, ev.source.value,
+            ev.tool, ev.model, t.input, t.output, t.cache_read, t.cache_write, t.reasoning, ev.cost_usd,
+            ev.duration_ms, ev.status, detail, raw_ref, ev.cwd, ev.project, ev.branch, ev.pid, ev.key))
+        if cur.rowcount == 0:
+            execute(_MERGE, (ev.duration_ms, detail, ev.model, ev.session_id, ev.key))
+            continue
+        stored.append(dataclasses.replace(ev, seq=cur.lastrowid, received_at=received_at, raw_ref=raw_ref))
+    return stored
+
+
+_COLUMNS = ("seq, ts, received_at, agent, session_id, kind, name, source, tool, model, tok_input, tok_output, "
+            "tok_cache_read, tok_cache_write, tok_reasoning, cost_usd, duration_ms, status, detail, raw_ref, "
+            "cwd, project, branch, pid, key")
+
+
+def _row_to_event(r: tuple[Any, ...]) -> Event:
+    return Event(
+        seq=r[0], ts=r[1], received_at=r[2], agent=r[3], session_id=r[4], kind=Kind(r[5]), name=r[6],
+        source=Source(r[7]), tool=r[8], model=r[9], tokens=Tokens(r[10], r[11], r[12], r[13], r[14]),
+        cost_usd=r[15], duration_ms=r[16], status=r[17], detail=json.loads(r[18]), raw_ref=r[19],
+        cwd=r[20], project=r[21], branch=r[22], pid=r[23], key=r[24])
+
+
+def session_events(conn: sqlite3.Connection, session_id: str, after: int, limit: int) -> list[Event]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                        (session_id, after, limit)).fetchall()
+    return [_row_to_event(r) for r in rows]
+
+
+def events_after(conn: sqlite3.Connection, after: int, upto: int, limit: int) -> list[Event]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                        (after, upto, limit)).fetchall()
+    return [_row_to_event(r) for r in rows]
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+
+def raw_body(conn: sqlite3.Connection, raw_id: int) -> tuple[str, bytes | None] | None:
+    row = conn.execute("SELECT content_type, body FROM raw_records WHERE id = ?", (raw_id,)).fetchone()
+    if row is None:
+        return None
+    return row[0], zlib.decompress(row[1]) if row[1] is not None else None
+
+
+def costs_by_day(conn: sqlite3.Connection, since_ns: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        """SELECT date(ts / 1000000000, 'unixepoch') AS day, COALESCE(model, '?'), SUM(tok_input), SUM(tok_output),
+                  SUM(tok_cache_read), SUM(tok_cache_write), SUM(tok_reasoning), SUM(cost_usd)
+           FROM events WHERE kind = 'api_request' AND ts >= ? GROUP BY day, model ORDER BY day, model""",
+        (since_ns,)).fetchall()
+    keys = ("day", "model", "input", "output", "cache_read", "cache_write", "reasoning", "cost_usd")
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def save_sessions(conn: sqlite3.Connection, sessions: list[dict[str, Any]], applied_seq: int) -> None:
+    conn.executemany(
+        """INSERT INTO sessions (id, agent, status, last_activity_at, data) VALUES (?,?,?,?,?)
+           ON CONFLICT(id) DO UPDATE SET status=excluded.status, last_activity_at=excluded.last_activity_at,
+           data=excluded.data""",
+        [(s["id"], s["agent"], s["status"], s["last_activity_at"], json.dumps(s)) for s in sessions])
+    conn.execute("INSERT INTO meta(key, value) VALUES('sessions_seq', ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(applied_seq),))
+
+
+def session_to_row(s: Session) -> dict[str, Any]:
+    row = dataclasses.asdict(s)
+    row["status"] = s.status.value
+    return row
+
+
+def load_sessions(conn: sqlite3.Connection) -> tuple[list[Session], int]:
+    """Saved sessions and the seq they include; events after it are replayed at start."""
+    sessions = []
+    for (data,) in conn.execute("SELECT data FROM sessions"):
+        d = json.loads(data)
+        d["status"] = SessionStatus(d["status"])
+        d["tokens"] = Tokens(**d["tokens"])
+        fields = {f.name for f in dataclasses.fields(Session)}
+        sessions.append(Session(**{k: v for k, v in d.items() if k in fields}))
+    row = conn.execute("SELECT value FROM meta WHERE key='sessions_seq'").fetchone()
+    return sessions, int(row[0]) if row else 0
+
+
+def prune(conn: sqlite3.Connection, before_ns: int) -> dict[str, int]:
+    """Delete events and raw records received before `before_ns`, and sessions idle since."""
+    ev = conn.execute("DELETE FROM events WHERE received_at < ?", (before_ns,)).rowcount
+    raw = conn.execute("DELETE FROM raw_records WHERE received_at < ?", (before_ns,)).rowcount
+    ses = conn.execute("DELETE FROM sessions WHERE last_activity_at < ? AND status IN ('ended', 'crashed')",
+                       (before_ns,)).rowcount
+    return {"events": ev, "raw_records": raw, "sessions": ses}
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {
+        "events": conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+        "raw_records": conn.execute("SELECT COUNT(*) FROM raw_records").fetchone()[0],
+    }

@@ -1,0 +1,87 @@
+"""Schema versions. Append only: each entry is (version, SQL script), applied in order once.
+
+Version slots: 1 core (events, raw records, sessions, meta); 2 alerts and push;
+3 control actions and audit; 4 devices, pairing and ingest tokens; 5 approvals.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE raw_records (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        body BLOB
+    );
+    CREATE INDEX raw_records_received ON raw_records (received_at);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        tool TEXT,
+        model TEXT,
+        tok_input INTEGER NOT NULL DEFAULT 0,
+        tok_output INTEGER NOT NULL DEFAULT 0,
+        tok_cache_read INTEGER NOT NULL DEFAULT 0,
+        tok_cache_write INTEGER NOT NULL DEFAULT 0,
+        tok_reasoning INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        duration_ms REAL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        raw_ref INTEGER,
+        cwd TEXT,
+        project TEXT,
+        branch TEXT,
+        pid INTEGER,
+        key TEXT
+    );
+    CREATE INDEX events_session ON events (session_id, seq);
+    CREATE UNIQUE INDEX events_key ON events (session_id, key) WHERE key IS NOT NULL;
+    CREATE INDEX events_received ON events (received_at);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        status TEXT NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    """),
+]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def latest_version() -> int:
+    return max(v for v, _ in MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every pending migration, each in its own transaction; returns the new version."""
+    version = current_version(conn)
+    for target, script in sorted(MIGRATIONS):
+        if target <= version:
+            continue
+        conn.executescript(f"BEGIN;\n{script}\n"
+                           f"INSERT INTO meta(key, value) VALUES('schema_version', '{target}')\n"
+                           f"ON CONFLICT(key) DO UPDATE SET value=excluded.value;\nCOMMIT;")
+        version = target
+    return version
