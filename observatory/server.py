@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+import os
 
 import uvicorn
 
@@ -34,5 +34,15 @@ async def serve(settings: Settings, log_level: str = "info") -> int:
     app.state.obs.settings.port = port
     print(f"Observatory serving on http://{settings.host}:{port}", flush=True)
     print(f"  data dir: {settings.data_dir}", flush=True)
+    if os.environ.get("OBSERVATORY_EXIT_WITH_PARENT") == "1":
+        asyncio.create_task(_exit_with_parent(server))
     await task
     return 0
+
+
+async def _exit_with_parent(server: uvicorn.Server) -> None:
+    """Test servers stop themselves when the process that started them is gone."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    server.should_exit = True
