@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -46,8 +47,13 @@ def build(settings: Settings) -> Observatory:
     return obs
 
 
+# Each feature module may define `routes`, `async start(obs)` and `async stop(obs)`.
+# Order matters for routes: the PWA shell (web) comes last, it catches page paths.
+FEATURES: list[ModuleType] = [otlp, hooks, api, live, metrics]
+
+
 def all_routes() -> list[BaseRoute]:
-    return [*otlp.routes, *hooks.routes, *api.routes, *live.routes, *metrics.routes]
+    return [route for feature in FEATURES for route in getattr(feature, "routes", [])]
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -58,9 +64,20 @@ def create_app(settings: Settings) -> Starlette:
         obs.store.open()
         await obs.pipeline.restore()
         obs.metrics.start()
+        started = []
         try:
+            for feature in FEATURES:
+                if hasattr(feature, "start"):
+                    await feature.start(obs)
+                    started.append(feature)
             yield
         finally:
+            for feature in reversed(started):
+                if hasattr(feature, "stop"):
+                    try:
+                        await feature.stop(obs)
+                    except Exception:
+                        log.exception("stopping %s failed", feature.__name__)
             await obs.metrics.stop()
             await obs.store.close()
 
