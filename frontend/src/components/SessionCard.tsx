@@ -1,0 +1,41 @@
+import { memo } from "react";
+import { ago, shortPath, tokens, usd } from "../format";
+import { STATUS } from "../status";
+import type { Session } from "../types";
+import { Link } from "./Link";
+import { StatusBadge } from "./StatusBadge";
+
+function title(s: Session): string {
+  return s.project || shortPath(s.cwd) || s.id.slice(0, 8);
+}
+
+export const SessionCard = memo(function SessionCard({ session: s, now }: { session: Session; now: number }) {
+  const t = s.tokens;
+  const total = t ? t.input + t.output + t.cache_read + t.cache_write + t.reasoning : 0;
+  return (
+    <li className={`card tone-${STATUS[s.status]?.tone ?? "working"}`}>
+      <Link to={`/s/${encodeURIComponent(s.id)}`} className="card-link">
+        <div className="card-top">
+          <span className="card-title">{title(s)}</span>
+          <StatusBadge status={s.status} />
+        </div>
+        <div className="card-meta">
+          <span>{s.agent}</span>
+          {s.branch && <span>⎇ {s.branch}</span>}
+          {s.model && <span>{s.model}</span>}
+        </div>
+        {s.current_tool && s.status !== "ended" && (
+          <div className="card-tool">
+            Tool: <code>{s.current_tool}</code>
+          </div>
+        )}
+        <div className="card-stats">
+          <span>Last activity {ago(s.last_activity_at, now)}</span>
+          <span>
+            {tokens(total)} tokens · {usd(s.cost_usd)}
+          </span>
+        </div>
+      </Link>
+    </li>
+  );
+});

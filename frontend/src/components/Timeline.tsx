@@ -1,0 +1,136 @@
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { clock, eventTime, tokens, usd } from "../format";
+import type { ObsEvent } from "../types";
+
+/** Fixed row height: windowing by hand needs no measuring, so 10,000 rows cost ~30 DOM nodes. */
+export const ROW = 64;
+const OVERSCAN = 8;
+
+const KIND: Record<string, string> = {
+  session_start: "Session started",
+  prompt: "Prompt",
+  api_request: "API request",
+  api_error: "API error",
+  tool_start: "Tool started",
+  tool_end: "Tool finished",
+  approval_needed: "Needs approval",
+  turn_end: "Turn ended",
+  subagent_end: "Subagent finished",
+  compact: "Context compacted",
+  session_end: "Session ended",
+  process_exit: "Process exited",
+  metric: "Metric",
+};
+
+export function kindLabel(kind: string): string {
+  return KIND[kind] ?? kind;
+}
+
+/** One line of what the event was about: the command, file, prompt or error text. */
+export function preview(ev: ObsEvent): string {
+  const d = ev.detail ?? {};
+  for (const k of ["command", "file_path", "prompt", "error", "message", "pattern", "url", "reason"]) {
+    const v = d[k];
+    if (typeof v === "string" && v) return v;
+  }
+  const keys = Object.keys(d);
+  return keys.length ? JSON.stringify(d).slice(0, 200) : "";
+}
+
+/** Which rows (in display order) are within the viewport, given the list's top in viewport pixels. */
+export function visibleRange(listTop: number, viewportHeight: number, count: number, row = ROW, overscan = OVERSCAN) {
+  const first = Math.floor(Math.max(0, -listTop) / row);
+  const last = Math.ceil(Math.max(0, viewportHeight - listTop) / row);
+  return { start: Math.max(0, Math.min(count, first) - overscan), end: Math.min(count, last + overscan) };
+}
+
+function isError(ev: ObsEvent): boolean {
+  return ev.status === "error" || ev.kind === "api_error";
+}
+
+function side(ev: ObsEvent): string {
+  if (ev.kind === "api_request" && ev.tokens) {
+    const t = ev.tokens;
+    return `${tokens((t.input ?? 0) + (t.output ?? 0) + (t.cache_read ?? 0) + (t.cache_write ?? 0))} tok · ${usd(ev.cost_usd)}`;
+  }
+  if (ev.duration_ms != null) return `${(ev.duration_ms / 1000).toFixed(1)} s`;
+  return "";
+}
+
+const Row = memo(function Row({ ev, index, total, onOpen }: { ev: ObsEvent; index: number; total: number; onOpen: (ev: ObsEvent) => void }) {
+  return (
+    <li
+      className={`row${isError(ev) ? " row-error" : ""}`}
+      style={{ transform: `translateY(${index * ROW}px)` }}
+      aria-setsize={total}
+      aria-posinset={index + 1}
+    >
+      <button type="button" onClick={() => onOpen(ev)}>
+        <span className="row-head">
+          <span className="row-kind">
+            {isError(ev) && <span aria-hidden="true">⚠ </span>}
+            {kindLabel(ev.kind)}
+            {ev.tool ? ` · ${ev.tool}` : ""}
+          </span>
+          <span className="row-side">
+            {side(ev)} <time>{clock(eventTime(ev.ts))}</time>
+          </span>
+        </span>
+        <span className="row-preview">{preview(ev) || "\u00a0"}</span>
+      </button>
+    </li>
+  );
+});
+
+/** Newest-first event list, windowed against the page scroll. */
+export function Timeline({ events, onOpen }: { events: readonly ObsEvent[]; onOpen: (ev: ObsEvent) => void }) {
+  const ref = useRef<HTMLOListElement>(null);
+  const count = events.length;
+  const [range, setRange] = useState({ start: 0, end: Math.min(count, 40) });
+
+  const measure = useCallback(() => {
+    const el = ref.current;
+    if (!el) return;
+    const next = visibleRange(el.getBoundingClientRect().top, innerHeight, count);
+    setRange((r) => (r.start === next.start && r.end === next.end ? r : next));
+  }, [count]);
+
+  // New events are added at the top: when the reader has scrolled into the list, keep what they read in place.
+  const shownCount = useRef(count);
+  useLayoutEffect(() => {
+    const added = count - shownCount.current;
+    shownCount.current = count;
+    const el = ref.current;
+    if (added > 0 && el && el.getBoundingClientRect().top < 0) scrollBy(0, added * ROW);
+    measure();
+  }, [count, measure]);
+
+  useEffect(() => {
+    let frame = 0;
+    const onScroll = () => {
+      if (!frame)
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          measure();
+        });
+    };
+    addEventListener("scroll", onScroll, { passive: true });
+    addEventListener("resize", onScroll);
+    return () => {
+      cancelAnimationFrame(frame);
+      removeEventListener("scroll", onScroll);
+      removeEventListener("resize", onScroll);
+    };
+  }, [measure]);
+
+  const rows = [];
+  for (let i = range.start; i < range.end; i++) {
+    const ev = events[count - 1 - i];
+    rows.push(<Row key={ev.seq} ev={ev} index={i} total={count} onOpen={onOpen} />);
+  }
+  return (
+    <ol ref={ref} className="timeline" style={{ height: count * ROW }} aria-label={`Timeline, ${count} events, newest first`}>
+      {rows}
+    </ol>
+  );
+}

@@ -1,0 +1,102 @@
+import { useState } from "react";
+import { Controls } from "../components/Controls";
+import { Dialog } from "../components/Dialog";
+import { Link } from "../components/Link";
+import { StatusBadge } from "../components/StatusBadge";
+import { Timeline, kindLabel } from "../components/Timeline";
+import { ago, clock, eventTime, tokens, usd } from "../format";
+import { useNow } from "../hooks";
+import { useWatch } from "../live";
+import type { LiveState } from "../store";
+import type { ObsEvent, Session } from "../types";
+
+function Breakdown({ s }: { s: Session }) {
+  const t = s.tokens ?? { input: 0, output: 0, cache_read: 0, cache_write: 0, reasoning: 0 };
+  const rows: [string, string][] = [
+    ["Input tokens", tokens(t.input)],
+    ["Output tokens", tokens(t.output)],
+    ["Cache read", tokens(t.cache_read)],
+    ["Cache write", tokens(t.cache_write)],
+    ["Reasoning", tokens(t.reasoning)],
+    ["Cost", usd(s.cost_usd)],
+    ["Tool calls", String(s.tool_calls ?? 0)],
+    ["Errors", String(s.errors ?? 0)],
+  ];
+  return (
+    <dl className="stats">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+export function SessionView({ live, id, confirm }: { live: LiveState; id: string; confirm: string | null }) {
+  useWatch(id);
+  const now = useNow(1000);
+  const [open, setOpen] = useState<ObsEvent | null>(null);
+  const s = live.sessions[id];
+  const timeline = live.timelines[id];
+
+  return (
+    <article className="detail" aria-labelledby="session-title">
+      <Link to="/" className="back">
+        ← All sessions
+      </Link>
+      <header className="detail-head">
+        <h1 id="session-title">{s?.project || s?.cwd || `Session ${id.slice(0, 8)}`}</h1>
+        {s && <StatusBadge status={s.status} />}
+      </header>
+      {s ? (
+        <>
+          <p className="card-meta">
+            <span>{s.agent}</span>
+            {s.model && <span>{s.model}</span>}
+            {s.branch && <span>⎇ {s.branch}</span>}
+            {s.pid != null && <span>pid {s.pid}</span>}
+            <span>{s.supervised ? "supervised" : "not supervised"}</span>
+          </p>
+          {s.cwd && (
+            <p className="muted path">
+              <code>{s.cwd}</code>
+            </p>
+          )}
+          <p className="muted">
+            Last activity {ago(s.last_activity_at, now)}
+            {s.current_tool && s.status !== "ended" ? ` · running ${s.current_tool}` : ""}
+          </p>
+          <Breakdown s={s} />
+          <Controls session={s} ask={confirm} />
+        </>
+      ) : (
+        !timeline?.error && <p className="muted">Loading session…</p>
+      )}
+      {timeline?.error && (
+        <p role="alert" className="error">
+          {timeline.error}
+        </p>
+      )}
+      <h2 className="section-title">
+        Timeline {timeline?.loading && <span className="muted">(loading…)</span>}
+      </h2>
+      {timeline && timeline.events.length === 0 && !timeline.loading && !timeline.error && (
+        <p className="empty">No events yet.</p>
+      )}
+      {timeline && <Timeline events={timeline.events} onOpen={setOpen} />}
+      <Dialog open={open !== null} title={open ? kindLabel(open.kind) + (open.tool ? ` · ${open.tool}` : "") : ""} onClose={() => setOpen(null)}>
+        {open && (
+          <>
+            <p className="muted">
+              #{open.seq} · {clock(eventTime(open.ts))} · {open.source}
+              {open.status ? ` · ${open.status}` : ""}
+            </p>
+            <pre className="json">{JSON.stringify(open.detail ?? {}, null, 2)}</pre>
+          </>
+        )}
+      </Dialog>
+    </article>
+  );
+}
