@@ -131,7 +131,7 @@ class ClaudeShapedHooks:
         return [make(Kind.APPROVAL_NEEDED, tool=text(p.get("tool_name")), key=key, detail=detail)]
 
     def _notification(self, p: dict[str, Any], make: MakeEvent, sid: str) -> list[Event]:
-        kind = p.get("notification_type")
+        kind = text(p.get("notification_type"))
         detail = {"notification_type": kind, "message": text(p.get("message"))}
         if kind in APPROVAL_NOTIFICATIONS:  # Claude's comes ~6 s after its PermissionRequest: same key
             turn = self.turn_id(p)

@@ -166,7 +166,7 @@ def _api_response(a: dict[str, Any], make: MakeEvent) -> list[Event]:
                         reasoning=as_int(a.get("thoughts_token_count")))
         event = make(Kind.API_REQUEST, tokens=tokens, duration_ms=as_float(a.get("duration_ms")), detail=detail)
     # No response id on the record; its own timestamp makes a resent OTLP batch merge, not add.
-    return [replace(event, key=f"{event.kind.value}:{event.ts}")]
+    return [replace(event, key=f"{'api' if event.kind is Kind.API_REQUEST else 'api_error'}:{event.ts}")]
 
 
 ADAPTER = GeminiAdapter()
