@@ -38,6 +38,7 @@ class Source(StrEnum):
     OTLP_METRIC = "otlp-metric"
     OTLP_SPAN = "otlp-span"
     HOOK = "hook"
+    NOTIFY = "notify"  # a CLI's after-turn notify program (Codex); it may name hidden threads
     SUPERVISOR = "supervisor"
 
 

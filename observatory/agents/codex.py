@@ -62,7 +62,7 @@ class CodexAdapter(ClaudeShapedHooks):
                   "client": text(payload.get("client")), "turn_id": turn}
         known = name == "agent-turn-complete"
         return [Event(agent=self.name, session_id=session_id, kind=Kind.TURN_END if known else Kind.OTHER,
-                      source=Source.HOOK, ts=received_ns, received_at=received_ns, name=name,
+                      source=Source.NOTIFY, ts=received_ns, received_at=received_ns, name=name,
                       status="ok" if known else "unknown", cwd=text(payload.get("cwd")),
                       key=f"turn_end:{turn}" if known and turn else None, detail=cap_detail(detail))]
 
