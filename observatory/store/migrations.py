@@ -59,6 +59,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         data TEXT NOT NULL
     );
     """),
+    (2, """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        acked_at INTEGER,
+        resolved_at INTEGER
+    );
+    CREATE INDEX alerts_created ON alerts (created_at);
+    CREATE INDEX alerts_session ON alerts (session_id, created_at);
+    CREATE INDEX alerts_open ON alerts (session_id, kind) WHERE resolved_at IS NULL;
+    CREATE TABLE push_subscriptions (
+        id INTEGER PRIMARY KEY,
+        endpoint TEXT NOT NULL UNIQUE,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        kinds TEXT,
+        quiet_hours TEXT,
+        created_at INTEGER NOT NULL,
+        last_ok_at INTEGER
+    );
+    """),
 ]
 
 
