@@ -106,3 +106,11 @@ def fixture_hooks(scenario: str) -> list[tuple[str, dict]]:
     """(event name, payload) of a Claude Code fixture scenario's hooks, in arrival order."""
     folder = FIXTURES / "claude-code" / scenario / "hooks"
     return [(p.stem.split("_", 1)[1], json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One server for many hypothesis examples (starting one per example would take minutes)."""
+    srv = start_server(tmp_path_factory.mktemp("shared") / "data")
+    yield srv
+    srv.stop()
