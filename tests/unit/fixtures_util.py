@@ -48,7 +48,7 @@ def arrival_files(agent: str, scenario: str) -> list[Path]:
     out = []
     for path in scenario_dir(agent, scenario).rglob("*"):
         name = path.name.removesuffix(".gz")
-        if not _ARRIVAL.match(path.name) or path.parent.name == "hookctx":
+        if not _ARRIVAL.match(path.name) or path.parent.name in ("hookctx", "fake_api"):
             continue
         if name.endswith((".meta.json", ".decoded.json")) or not name.endswith((".json", ".bin")):
             continue
