@@ -84,6 +84,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         last_ok_at INTEGER
     );
     """),
+    (3, """
+    CREATE TABLE control_actions (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        who TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    CREATE INDEX control_actions_session ON control_actions (session_id, created_at);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        who TEXT NOT NULL,
+        client TEXT,
+        action TEXT NOT NULL,
+        session_id TEXT,
+        pid INTEGER,
+        result TEXT NOT NULL,
+        action_id TEXT
+    );
+    CREATE INDEX audit_ts ON audit (ts);
+    """),
 ]
 
 
