@@ -228,6 +228,9 @@ class Alert:
         }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def now_ns() -> int:
     return time.time_ns()
 
@@ -250,4 +253,5 @@ def parse_iso(text: str | None) -> int | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp() * 1e9)
+    delta = dt - _EPOCH  # exact integer arithmetic: a float timestamp loses ~100 ns
+    return (delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000
