@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 import { VitePWA } from "vite-plugin-pwa";
-import { icons } from "./icons";
+import { icons } from "./icons.ts";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 

@@ -27,8 +27,13 @@ clientsClaim();
 cleanupOutdatedCaches();
 precacheAndRoute(self.__WB_MANIFEST);
 
-// The index shell is rendered per request (runtime config), so it is not precached:
-// every successful navigation refreshes the cached copy that answers offline.
+// The index shell is rendered per request (runtime config), so it is not precached with the
+// assets: it is fetched once at install, and every successful navigation refreshes the copy
+// that answers when offline.
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((c) => c.add(BASE)));
+});
+
 registerRoute(
   ({ request }) => request.mode === "navigate",
   async ({ request }) => {

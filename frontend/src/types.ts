@@ -35,6 +35,8 @@ export interface Session {
   cost_usd: number;
   tool_calls: number;
   errors: number;
+  /** First line of the first prompt, when known. */
+  title?: string | null;
 }
 
 export interface ObsEvent {

@@ -19,6 +19,7 @@ export const SessionCard = memo(function SessionCard({ session: s, now }: { sess
           <span className="card-title">{title(s)}</span>
           <StatusBadge status={s.status} />
         </div>
+        {s.title && <div className="card-subtitle">{s.title}</div>}
         <div className="card-meta">
           <span>{s.agent}</span>
           {s.branch && <span>⎇ {s.branch}</span>}

@@ -1,0 +1,189 @@
+"""The built PWA in Debian Chromium at phone size, against a real server fed real hook payloads."""
+
+from __future__ import annotations
+
+import json
+import struct
+import urllib.request
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, expect
+
+from .conftest import new_phone_context, open_app, post_hooks, screenshot, sw_activated, wait_for
+
+
+def test_sessions_list_shows_cards_most_urgent_first(web, phone: BrowserContext) -> None:
+    done = post_hooks(web, "ok-json")
+    waiting = post_hooks(web, "interactive-permission", until="PermissionRequest")
+    page = open_app(phone, web)
+    cards = page.locator(".cards[aria-label='Active sessions'] > li")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Needs approval")
+    expect(cards.first.locator("a")).to_have_attribute("href", f"/s/{waiting}")
+    expect(page.get_by_role("link", name="1 agent needs you")).to_be_visible()
+    # The finished session sits in the collapsed "Ended" group.
+    ended = page.locator("details.ended")
+    expect(ended.locator("summary")).to_have_text("Ended (1)")
+    ended.locator("summary").click()
+    expect(ended.locator(f"a[href='/s/{done}']")).to_contain_text("Ended")
+    expect(ended.locator(f"a[href='/s/{done}']")).to_contain_text("Run the shell command: echo hello")
+    assert page.js_errors == []
+
+
+def test_live_updates_arrive_without_reload(web, phone: BrowserContext) -> None:
+    page = open_app(phone, web)
+    page.evaluate("window.__sameDocument = true")
+    sid = post_hooks(web, "ok-json", until="UserPromptSubmit", session_id="live-1")
+    card = page.locator("a[href='/s/live-1']")
+    expect(card).to_contain_text("Thinking")
+    post_hooks(web, "ok-json", until="PreToolUse", session_id=sid)
+    expect(card).to_contain_text("Running tool")
+    expect(card).to_contain_text("Bash")
+    post_hooks(web, "ok-json", session_id=sid)  # through SessionEnd
+    expect(page.locator("details.ended summary")).to_have_text("Ended (1)")
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_deep_link_shows_the_timeline_and_it_grows_live(web, phone: BrowserContext) -> None:
+    sid = post_hooks(web, "ok-json", until="PostToolUse")
+    page = open_app(phone, web, f"/s/{sid}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("work")
+    timeline = page.get_by_role("list", name="Timeline, 4 events, newest first")
+    expect(timeline).to_be_visible()
+    expect(timeline.locator("li").first).to_contain_text("Tool finished · Bash")
+    expect(timeline).to_contain_text("echo hello")
+    expect(timeline).to_contain_text("Prompt")
+    post_hooks(web, "ok-json", session_id=sid)
+    expect(page.locator(".timeline li").first).to_contain_text("Session ended")
+    # A row opens its full detail.
+    page.locator(".timeline li", has_text="Tool started").get_by_role("button").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text('"command": "echo hello"')
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_manifest_parses_without_errors_and_icons_are_real(web, phone: BrowserContext) -> None:
+    page = open_app(phone, web)
+    result = phone.new_cdp_session(page).send("Page.getAppManifest")
+    assert result["errors"] == []
+    manifest = result["manifest"]
+    assert manifest["name"] == "Agent Observatory"
+    assert manifest["display"] == "kStandalone"
+    assert manifest["startUrl"] == web.url + "/"
+    sizes = {}
+    for href in [i["url"] for i in manifest["icons"]] + [web.url + "/icons/apple-touch-icon.png"]:
+        with urllib.request.urlopen(href) as resp:
+            data = resp.read()
+            assert resp.headers["Content-Type"] == "image/png"
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        sizes[href.rsplit("/", 1)[1]] = struct.unpack(">II", data[16:24])
+    assert sizes == {"icon-192.png": (192, 192), "icon-512.png": (512, 512),
+                     "icon-maskable-512.png": (512, 512), "apple-touch-icon.png": (180, 180)}
+    with urllib.request.urlopen(result["url"]) as resp:  # CDP's parsed form leaves out "purpose"
+        assert resp.headers["Content-Type"].startswith("application/manifest+json")
+        raw = json.load(resp)
+    assert {i["src"]: i["purpose"] for i in raw["icons"]}["icons/icon-maskable-512.png"] == "maskable"
+    expect(page.locator("link[rel=apple-touch-icon]")).to_have_attribute("href", "/icons/apple-touch-icon.png")
+
+
+def test_cache_headers(web) -> None:
+    with urllib.request.urlopen(web.url + "/") as resp:
+        html = resp.read().decode()
+        assert resp.headers["Cache-Control"] == "no-cache"
+    asset = html.split('type="module" src="', 1)[1].split('"', 1)[0]
+    with urllib.request.urlopen(web.url + asset) as resp:
+        assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    with urllib.request.urlopen(web.url + "/sw.js") as resp:
+        assert resp.headers["Cache-Control"] == "no-cache"
+    config = json.loads(html.split("window.__OBSERVATORY__ = ", 1)[1].split(";</script>", 1)[0])
+    assert set(config) == {"vapidPublicKey", "basePath", "csrfToken"}
+
+
+def test_push_shows_one_notification_per_session_with_deep_link(web, phone: BrowserContext) -> None:
+    sid = post_hooks(web, "interactive-permission", until="PermissionRequest")
+    page = open_app(phone, web)
+    phone.grant_permissions(["notifications"], origin=web.url)
+    cdp = phone.new_cdp_session(page)
+    regs: dict[str, dict] = {}
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda e: regs.update({r["registrationId"]: r for r in e["registrations"]}))
+    cdp.send("ServiceWorker.enable")
+    sw_activated(page)
+    reg_id = wait_for(lambda: next((r for r, v in regs.items()
+                                    if v["scopeURL"] == web.url + "/" and not v["isDeleted"]), None),
+                      what="service worker registration id")
+
+    def push(title: str) -> None:
+        payload = {"title": title, "body": "Bash: rm -rf build", "url": f"/s/{sid}", "tag": f"session-{sid}",
+                   "kind": "approval_needed", "session_id": sid,
+                   "actions": [{"action": "open", "title": "Open"}, {"action": "kill", "title": "Kill"}]}
+        cdp.send("ServiceWorker.deliverPushMessage",
+                 {"origin": web.url, "registrationId": reg_id, "data": json.dumps(payload)})
+
+    read = """navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns =>
+        ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data, actions: n.actions.map(a => a.action)})))"""
+    push("work needs approval")
+    notes = wait_for(lambda: page.evaluate(read), what="notification")
+    assert notes == [{"title": "work needs approval", "body": "Bash: rm -rf build", "tag": f"session-{sid}",
+                      "data": {"url": f"/s/{sid}", "session_id": sid, "kind": "approval_needed"},
+                      "actions": ["open", "kill"]}]
+    push("work still needs approval")  # same session: replaces, never stacks
+    wait_for(lambda: page.evaluate(read)[0]["title"] == "work still needs approval", what="replaced notification")
+    assert len(page.evaluate(read)) == 1
+
+
+def test_notification_click_target_is_computed_in_the_worker(web, phone: BrowserContext) -> None:
+    page = open_app(phone, web)
+    sw_activated(page)
+    worker = wait_for(lambda: phone.service_workers, what="service worker")[0]
+    target = worker.evaluate("self.resolveClickTarget({url: '/s/abc-123'}, '', self.registration.scope)")
+    assert target == web.url + "/s/abc-123"
+    kill = worker.evaluate("self.resolveClickTarget({url: '/s/abc-123'}, 'kill', self.registration.scope)")
+    assert kill == web.url + "/s/abc-123?confirm=kill"
+    # That confirm link opens the app's confirm dialog; nothing is killed without a tap on it.
+    sid = post_hooks(web, "interactive-permission", until="PermissionRequest")
+    page.goto(f"{web.url}/s/{sid}?confirm=kill")
+    dialog = page.get_by_role("dialog", name="Kill this agent?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_offline_reload_shows_last_known_sessions(web, phone: BrowserContext) -> None:
+    sid = post_hooks(web, "interactive-permission", until="PermissionRequest")
+    page = open_app(phone, web)
+    expect(page.locator(f"a[href='/s/{sid}']")).to_contain_text("Needs approval")
+    sw_activated(page)
+    phone.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("status").filter(has_text="You are offline")).to_be_visible()
+    expect(page.locator(f"a[href='/s/{sid}']")).to_contain_text("Needs approval")
+    expect(page.locator(".conn")).to_have_text("Offline")
+    phone.set_offline(False)
+    expect(page.locator(".conn-open")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("You are offline")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots(web, browser: Browser, playwright: Playwright, scheme: str) -> None:
+    """Phone and desktop screenshots (build/e2e/) of a realistic mix of sessions."""
+    post_hooks(web, "ok-json")
+    post_hooks(web, "interactive-permission", until="PermissionRequest")
+    post_hooks(web, "interactive-idle", until="Stop")
+    post_hooks(web, "ok-json", until="PreToolUse", session_id="busy-session")
+    post_hooks(web, "api-error-529", until="UserPromptSubmit", session_id="thinking-session")
+    ctx = new_phone_context(browser, playwright, color_scheme=scheme)
+    page = open_app(ctx, web)
+    expect(page.locator(".cards[aria-label='Active sessions'] > li")).to_have_count(4)
+    path = screenshot(page, f"sessions-phone-{scheme}.png")
+    assert struct.unpack(">II", path.read_bytes()[16:24]) == (390 * 3, 844 * 3)
+    page.goto(web.url + "/s/busy-session")
+    expect(page.locator(".timeline li").first).to_be_visible()
+    screenshot(page, f"session-phone-{scheme}.png")
+    ctx.close()
+    desk = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
+    page = open_app(desk, web)
+    expect(page.locator(".cards[aria-label='Active sessions'] > li")).to_have_count(4)
+    screenshot(page, f"sessions-desktop-{scheme}.png")
+    desk.close()
