@@ -6,7 +6,6 @@ every other module speaks in these types only.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -74,13 +73,15 @@ class Tokens:
     reasoning: int = 0
 
     def __add__(self, other: Tokens) -> Tokens:
-        return Tokens(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        return Tokens(self.input + other.input, self.output + other.output, self.cache_read + other.cache_read,
+                      self.cache_write + other.cache_write, self.reasoning + other.reasoning)
 
     def __bool__(self) -> bool:
-        return any(dataclasses.astuple(self))
+        return bool(self.input or self.output or self.cache_read or self.cache_write or self.reasoning)
 
     def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        return {"input": self.input, "output": self.output, "cache_read": self.cache_read,
+                "cache_write": self.cache_write, "reasoning": self.reasoning}
 
 
 NO_TOKENS = Tokens()
@@ -115,6 +116,17 @@ class Event:
     pid: int | None = None
     key: str | None = None
     name: str = ""  # the agent's own event name, e.g. "PostToolUse" or "claude_code.api_request"
+
+    def stamp(self, seq: int, received_at: int, raw_ref: int | None) -> Event:
+        """The store gives a fresh event its identity once, before anyone else sees it.
+
+        Events are frozen for every reader; copying each one (dataclasses.replace) to set
+        three fields cost a fifth of the ingest path.
+        """
+        object.__setattr__(self, "seq", seq)
+        object.__setattr__(self, "received_at", received_at)
+        object.__setattr__(self, "raw_ref", raw_ref)
+        return self
 
     def to_api(self) -> dict[str, Any]:
         return {

@@ -60,7 +60,7 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
         if cur.rowcount == 0:
             execute(_MERGE, (ev.duration_ms, detail, ev.model, ev.session_id, ev.key))
             continue
-        stored.append(dataclasses.replace(ev, seq=cur.lastrowid, received_at=received_at, raw_ref=raw_ref))
+        stored.append(ev.stamp(cur.lastrowid, received_at, raw_ref))
     return stored
 
 
