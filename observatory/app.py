@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from observatory import api, live, metrics
+from observatory import alert_settings, alerts, api, detect, live, metrics, push_api
 from observatory.bus import Bus
 from observatory.config import Settings
 from observatory.ingest import hooks, otlp
@@ -49,7 +49,7 @@ def build(settings: Settings) -> Observatory:
 
 # Each feature module may define `routes`, `async start(obs)` and `async stop(obs)`.
 # Order matters for routes: the PWA shell (web) comes last, it catches page paths.
-FEATURES: list[ModuleType] = [otlp, hooks, api, live, metrics]
+FEATURES: list[ModuleType] = [otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect]
 
 
 def all_routes() -> list[BaseRoute]:
