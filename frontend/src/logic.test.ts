@@ -6,7 +6,7 @@ import { ago, tokens, usd } from "./format";
 import { parseRoute } from "./router";
 import { compareSessions, needsYou } from "./status";
 import type { ObsEvent, Session } from "./types";
-import { pivot } from "./views/CostsView";
+import { lastDays, pivot } from "./views/CostsView";
 
 const s = (id: string, status: Session["status"], last: string) => ({ id, status, last_activity_at: last }) as Session;
 
@@ -82,8 +82,11 @@ describe("routes, formats, errors", () => {
   it("pivots cost rows into one series per model", () => {
     const row = (day: string, model: string, cost: number) =>
       ({ day, model, cost_usd: cost, input: 0, output: 0, cache_read: 0, cache_write: 0, reasoning: 0 });
-    const p = pivot([row("2026-11-22", "b", 1), row("2026-11-21", "a", 2), row("2026-11-22", "a", 3)]);
+    const days = lastDays(3, Date.parse("2026-11-23T15:00:00Z"));
+    expect(days).toEqual(["2026-11-21", "2026-11-22", "2026-11-23"]);
+    const p = pivot([row("2026-11-22", "b", 1), row("2026-11-21", "a", 2), row("2026-11-22", "a", 3)], days);
     expect(p.models).toEqual(["a", "b"]);
-    expect(p.data).toEqual([[Date.parse("2026-11-21") / 1000, Date.parse("2026-11-22") / 1000], [2, 3], [0, 1]]);
+    const x = days.map((d) => Date.parse(d) / 1000);
+    expect(p.data).toEqual([x, [2, 3, 0], [0, 1, 0]]);
   });
 });

@@ -7,6 +7,8 @@ that message rather than skip, since a missing build is a real defect of the tes
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -91,6 +93,19 @@ def post_hooks(server: Server, scenario: str, until: str | None = None, session_
             break
     assert sid
     return sid
+
+
+def post_many(server: Server, path: str, payloads: list[dict]) -> None:
+    """POST many JSON bodies over one keep-alive connection (thousands of hook events quickly)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        for payload in payloads:
+            conn.request("POST", path, json.dumps(payload), {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status < 300, (resp.status, payload)
+    finally:
+        conn.close()
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -9,7 +9,10 @@ import urllib.request
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 
-from .conftest import new_phone_context, open_app, post_hooks, screenshot, sw_activated, wait_for
+from conftest import FIXTURES, fixture_hooks
+from replay import replay
+
+from .conftest import new_phone_context, open_app, post_hooks, post_many, screenshot, sw_activated, wait_for
 
 
 def test_sessions_list_shows_cards_most_urgent_first(web, phone: BrowserContext) -> None:
@@ -187,3 +190,46 @@ def test_screenshots(web, browser: Browser, playwright: Playwright, scheme: str)
     expect(page.locator(".cards[aria-label='Active sessions'] > li")).to_have_count(4)
     screenshot(page, f"sessions-desktop-{scheme}.png")
     desk.close()
+
+
+def test_timeline_of_10000_events_is_windowed_and_scrolls_without_long_tasks(web, phone: BrowserContext) -> None:
+    hooks = dict(fixture_hooks("ok-json"))
+    sid = hooks["SessionStart"]["session_id"]
+    post_many(web, "/hooks/claude", [hooks["SessionStart"], hooks["UserPromptSubmit"]] + [
+        {**hooks["PreToolUse"], "tool_use_id": f"toolu_{i:06d}", "tool_input": {"command": f"echo {i}"}}
+        for i in range(10_000)])
+    page = open_app(phone, web, f"/s/{sid}")
+    timeline = page.get_by_role("list", name="Timeline, 10002 events, newest first")
+    expect(timeline).to_be_visible(timeout=30_000)
+    expect(page.locator("h2", has_text="Timeline")).not_to_contain_text("loading", timeout=30_000)
+    assert page.locator(".timeline li").count() < 60
+    page.evaluate("""() => { window.__long = [];
+        new PerformanceObserver(l => window.__long.push(...l.getEntries().map(e => e.duration)))
+            .observe({type: 'longtask'}); }""")
+    # Scroll through half the list in frame-sized steps, as a fast fling would.
+    page.evaluate("""async () => {
+        const top = document.querySelector('.timeline').getBoundingClientRect().top + scrollY;
+        for (let y = 0; y <= 5000 * 64; y += 4000) {
+            scrollTo(0, top + y);
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        }
+    }""")
+    # Row 5000 from the top (newest first) is tool call number 10000 - 1 - 5000.
+    expect(page.locator(".timeline li[aria-posinset='5001']")).to_contain_text("echo 4999")
+    assert page.locator(".timeline li").count() < 60
+    long_tasks = page.evaluate("window.__long")
+    assert max(long_tasks, default=0) < 50, long_tasks
+
+
+def test_costs_chart_and_table_from_real_usage(web, phone: BrowserContext) -> None:
+    assert set(replay(web.post, FIXTURES / "claude-code" / "ok-json", "claude")) == {200}
+    rows = web.get("/api/costs?days=30")["rows"]
+    assert rows and rows[0]["cost_usd"] > 0
+    page = open_app(phone, web, "/costs")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Costs · last 30 days")
+    expect(page.get_by_role("img", name="Daily cost per model (the same numbers are in the table below)")
+           .locator("canvas")).to_be_visible()
+    row = page.get_by_role("table", name="Tokens and cost per model").get_by_role("row", name=rows[0]["model"])
+    expect(row).to_contain_text("246")  # input tokens of the fixture's one API request
+    expect(row).to_contain_text("<$0.01")
+    screenshot(page, "costs-phone-light.png")

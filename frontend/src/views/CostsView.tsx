@@ -15,21 +15,36 @@ export interface CostRow {
   cost_usd: number;
 }
 
+const DAYS = 30;
 const COLORS = ["#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626"];
 
-/** Pivot rows into uPlot's columnar data: x = day (unix seconds), one cost series per model. */
-export function pivot(rows: CostRow[]): { days: string[]; models: string[]; data: uPlot.AlignedData } {
-  const days = [...new Set(rows.map((r) => r.day))].sort();
+/** The `n` UTC days ending today, oldest first, as "YYYY-MM-DD". */
+export function lastDays(n: number, now = Date.now()): string[] {
+  const today = Math.floor(now / 86_400_000) * 86_400_000;
+  return Array.from({ length: n }, (_, i) => new Date(today - (n - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+}
+
+/** Pivot rows into uPlot's columnar data: x = every day (unix seconds), one cost series per model. */
+export function pivot(rows: CostRow[], days: string[]): { models: string[]; data: uPlot.AlignedData } {
   const models = [...new Set(rows.map((r) => r.model))].sort();
   const cost = models.map(() => days.map(() => 0));
-  for (const r of rows) cost[models.indexOf(r.model)][days.indexOf(r.day)] += r.cost_usd;
+  for (const r of rows) {
+    const d = days.indexOf(r.day);
+    if (d >= 0) cost[models.indexOf(r.model)][d] += r.cost_usd;
+  }
   const x = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
-  return { days, models, data: [x, ...cost] };
+  return { models, data: [x, ...cost] };
+}
+
+/** Axis labels precise enough to tell ticks apart (small daily costs are fractions of a cent). */
+function money(incr: number) {
+  const decimals = Math.max(2, -Math.floor(Math.log10(incr || 1)));
+  return (v: number) => `$${v.toFixed(decimals)}`;
 }
 
 function Chart({ rows }: { rows: CostRow[] }) {
   const box = useRef<HTMLDivElement>(null);
-  const { models, data } = useMemo(() => pivot(rows), [rows]);
+  const { models, data } = useMemo(() => pivot(rows, lastDays(DAYS)), [rows]);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -42,7 +57,8 @@ function Chart({ rows }: { rows: CostRow[] }) {
         width: el.clientWidth,
         height: 240,
         scales: { x: { time: true } },
-        axes: [axis, { ...axis, values: (_u, vals) => vals.map((v) => usd(v)), size: 60 }],
+        legend: { live: false },
+        axes: [axis, { ...axis, values: (_u, vals, _i, _space, incr) => vals.map(money(incr)), size: 64 }],
         series: [
           {},
           ...models.map((m, i) => ({
@@ -50,7 +66,6 @@ function Chart({ rows }: { rows: CostRow[] }) {
             stroke: COLORS[i % COLORS.length],
             width: 2,
             points: { show: true, size: 6 },
-            value: (_u: uPlot, v: number | null) => (v == null ? "" : usd(v)),
           })),
         ],
       },
@@ -68,7 +83,7 @@ function Chart({ rows }: { rows: CostRow[] }) {
 }
 
 export default function CostsView() {
-  const { data, error, loading } = useApi<{ rows: CostRow[] }>("/api/costs?days=30");
+  const { data, error, loading } = useApi<{ rows: CostRow[] }>(`/api/costs?days=${DAYS}`);
   const rows = data?.rows ?? [];
   const perModel = useMemo(() => {
     const m = new Map<string, CostRow>();
@@ -83,7 +98,7 @@ export default function CostsView() {
 
   return (
     <section aria-labelledby="costs-h">
-      <h1 id="costs-h">Costs · last 30 days</h1>
+      <h1 id="costs-h">Costs · last {DAYS} days</h1>
       {error && (
         <p role="alert" className="error">
           {error}

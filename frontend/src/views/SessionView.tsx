@@ -13,8 +13,8 @@ import type { ObsEvent, Session } from "../types";
 function Breakdown({ s }: { s: Session }) {
   const t = s.tokens ?? { input: 0, output: 0, cache_read: 0, cache_write: 0, reasoning: 0 };
   const rows: [string, string][] = [
-    ["Input tokens", tokens(t.input)],
-    ["Output tokens", tokens(t.output)],
+    ["Input", tokens(t.input)],
+    ["Output", tokens(t.output)],
     ["Cache read", tokens(t.cache_read)],
     ["Cache write", tokens(t.cache_write)],
     ["Reasoning", tokens(t.reasoning)],
