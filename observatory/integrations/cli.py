@@ -9,7 +9,8 @@ from pathlib import Path
 from types import ModuleType
 
 from observatory import hook
-from observatory.cli import common_options, register, settings_from
+from observatory import config
+from observatory.cli import common_options, register
 from observatory.config import Settings
 from observatory.integrations import INTEGRATIONS, doctor, shellenv
 from observatory.integrations.common import (
@@ -28,6 +29,12 @@ from observatory.integrations.common import (
 )
 
 TARGETS = [*INTEGRATIONS, "all"]
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Like the other commands, but writes nothing: a dry run must leave no trace."""
+    return config.load({"data_dir": args.data_dir},
+                       config_file=Path(args.config) if args.config else None, write_default=False)
 
 
 def context(settings: Settings) -> Context:
