@@ -62,6 +62,22 @@ def web(server: Server) -> Server:
     return server
 
 
+def shell_config(server: Server) -> dict:
+    """The runtime config the index shell injects (window.__OBSERVATORY__)."""
+    with urllib.request.urlopen(server.url + "/", timeout=10) as resp:
+        html = resp.read().decode()
+    return json.loads(html.split("window.__OBSERVATORY__ = ", 1)[1].split(";</script>", 1)[0])
+
+
+@pytest.fixture
+def paired(web: Server) -> Server:
+    """The server, when it pairs this local browser (cookie + CSRF token in the shell) so control calls work."""
+    if not shell_config(web)["csrfToken"]:
+        pytest.skip("the server gives the local browser no CSRF token yet (auth csrf_token_for not wired), "
+                    "so POST /api/alerts/{id}/ack and /api/push/subscriptions answer 401")
+    return web
+
+
 def new_phone_context(browser: Browser, playwright: Playwright, color_scheme: str = "light",
                       **extra: Any) -> BrowserContext:
     """iPhone 13 (DPR 3, touch, mobile UA) with the full 390×844 screen as the viewport."""

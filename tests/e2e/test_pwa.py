@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Playwright, expect
 from conftest import FIXTURES, fixture_hooks
 from replay import replay
 
-from .conftest import new_phone_context, open_app, post_hooks, post_many, screenshot, sw_activated, wait_for
+from .conftest import shell_config, new_phone_context, open_app, post_hooks, post_many, screenshot, sw_activated, wait_for
 
 
 def test_sessions_list_shows_cards_most_urgent_first(web, phone: BrowserContext) -> None:
@@ -99,8 +99,7 @@ def test_cache_headers(web) -> None:
         assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     with urllib.request.urlopen(web.url + "/sw.js") as resp:
         assert resp.headers["Cache-Control"] == "no-cache"
-    config = json.loads(html.split("window.__OBSERVATORY__ = ", 1)[1].split(";</script>", 1)[0])
-    assert set(config) == {"vapidPublicKey", "basePath", "csrfToken"}
+    assert set(shell_config(web)) == {"vapidPublicKey", "basePath", "csrfToken"}
 
 
 def test_push_shows_one_notification_per_session_with_deep_link(web, phone: BrowserContext) -> None:
@@ -233,3 +232,54 @@ def test_costs_chart_and_table_from_real_usage(web, phone: BrowserContext) -> No
     expect(row).to_contain_text("246")  # input tokens of the fixture's one API request
     expect(row).to_contain_text("<$0.01")
     screenshot(page, "costs-phone-light.png")
+
+
+def test_alert_appears_live_and_is_acknowledged(paired, phone: BrowserContext) -> None:
+    page = open_app(phone, paired, "/alerts")
+    sid = post_hooks(paired, "interactive-permission", until="PermissionRequest")
+    item = page.locator(".alert-item", has=page.locator(f"a[href='/s/{sid}']"))
+    expect(item).to_contain_text("Needs approval")  # arrived over the WebSocket, no reload
+    expect(page.get_by_role("link", name="Alerts (unacknowledged alerts)")).to_be_visible()
+    item.get_by_role("button", name="Acknowledge").first.click()
+    expect(item.first).to_contain_text("Acknowledged")
+    alerts = [a for a in paired.get("/api/alerts")["alerts"] if a["session_id"] == sid]
+    assert alerts and alerts[0]["acked_at"] is not None
+
+
+STUB_PUSH = """(() => {
+  const b64 = (n, first) => { const a = new Uint8Array(n); crypto.getRandomValues(a); if (first) a[0] = first;
+    return btoa(String.fromCharCode(...a)).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, ''); };
+  let current = null;
+  PushManager.prototype.getSubscription = async function () { return current; };
+  PushManager.prototype.subscribe = async function (opts) {
+    window.__subscribeKey = btoa(String.fromCharCode(...new Uint8Array(opts.applicationServerKey)));
+    const json = {endpoint: 'https://push.example.test/send/e2e', expirationTime: null,
+                  keys: {p256dh: b64(65, 4), auth: b64(16)}};
+    current = {endpoint: json.endpoint, options: opts, toJSON: () => json,
+               unsubscribe: async () => { current = null; return true; }};
+    return current;
+  };
+})();"""
+
+
+def test_settings_subscribe_toggle_kinds_and_unsubscribe(paired, phone: BrowserContext) -> None:
+    """The real settings flow with the browser's push service stubbed (Chromium cannot reach FCM here)."""
+    phone.add_init_script(STUB_PUSH)
+    phone.grant_permissions(["notifications"], origin=paired.url)
+    page = open_app(phone, paired, "/settings")
+    sw_activated(page)
+    expect(page.get_by_text("not subscribed")).to_be_visible()
+    page.get_by_role("button", name="Turn on notifications").click()
+    expect(page.get_by_role("status").filter(has_text="Notifications are on for this device.")).to_be_visible()
+    expect(page.get_by_role("button", name="Turn off notifications")).to_be_visible()
+    assert page.evaluate("window.__subscribeKey")  # the server's VAPID key was used
+
+    stall = page.get_by_role("checkbox", name="Stall")
+    was = stall.is_checked()
+    stall.set_checked(not was)
+    wait_for(lambda: paired.get("/api/settings/alerts")["kinds"]["stall"] is (not was), what="PUT settings")
+    page.reload()
+    expect(page.get_by_role("checkbox", name="Stall")).to_be_checked(checked=not was)
+
+    page.get_by_role("button", name="Turn off notifications").click()
+    expect(page.get_by_role("status").filter(has_text="Notifications turned off")).to_be_visible()
