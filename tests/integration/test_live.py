@@ -21,8 +21,16 @@ def post_hook(server, payload: dict, **changes) -> None:
     assert status == 200, body
 
 
+_pending: dict[int, list[dict]] = {}
+
+
 async def recv_json(ws, timeout: float = 5) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    """The next protocol message, unpacking the server's batch frames."""
+    queue = _pending.setdefault(id(ws), [])
+    if not queue:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        queue.extend(frame["messages"] if frame["type"] == "batch" else [frame])
+    return queue.pop(0)
 
 
 async def recv_until(ws, predicate, timeout: float = 5) -> list[dict]:
