@@ -21,13 +21,13 @@ ALERT_KINDS = ["crash", "turn_failed", "stall", "completion", "approval_needed",
 
 @dataclass
 class AlertSettings:
-    stall_thinking_s: float = 180
-    stall_tool_s: float = 660
+    stall_thinking_s: float = 180.0  # float literals: env values like "1.5" are coerced by the default's type
+    stall_tool_s: float = 660.0
     tool_stall_s: dict[str, float] = field(default_factory=dict)
-    cooldown_s: float = 300
+    cooldown_s: float = 300.0
     error_burst_count: int = 3
-    error_burst_window_s: float = 300
-    budget_usd: float = 0
+    error_burst_window_s: float = 300.0
+    budget_usd: float = 0.0
     kinds: list[str] = field(default_factory=lambda: list(ALERT_KINDS))
 
 
@@ -47,6 +47,7 @@ class RetentionSettings:
 @dataclass
 class ControlSettings:
     kill_grace_s: float = 5.0
+    crash_linger_s: float = 60.0
 
 
 @dataclass
@@ -55,6 +56,10 @@ class RemoteSettings:
     public_url: str = ""
     access_team_domain: str = ""
     access_audience: str = ""
+    access_certs_url: str = ""
+    pairing_ttl_s: float = 600
+    pair_attempts: int = 10
+    local_auto_pair: bool = True
 
 
 @dataclass
@@ -97,7 +102,7 @@ DEFAULT_CONFIG_TEXT = """\
 # Agent Observatory configuration. Precedence: defaults < this file < OBSERVATORY_* env < flags.
 # host = "127.0.0.1"
 # port = 4318                  # the OTLP/HTTP default, so agents need no path config
-# remote_port = 0              # 0 = no remote listener (what a tunnel points at)
+# remote_port = 0              # 0 = no remote listener (what a tunnel points at); -1 = any free port
 # max_body_mb = 16             # request body limit, checked after decompression too
 
 [alerts]
@@ -121,9 +126,18 @@ DEFAULT_CONFIG_TEXT = """\
 
 [control]
 # kill_grace_s = 5             # SIGTERM, then SIGKILL after this many seconds
+# crash_linger_s = 60          # `observatory run`: after a crash, wait this long for a restart from the phone
 
 [remote]
 # ingest = false               # accept OTLP/hooks on the remote listener (needs ingest tokens)
+# public_url = ""              # the tunnel's stable https URL, used in pairing links and QR codes
+# access_team_domain = ""      # Cloudflare Access team (<team>.cloudflareaccess.com): with
+# access_audience = ""         #   the application's AUD tag, its JWT is required as a second factor
+# access_certs_url = ""        # override of https://<team>.cloudflareaccess.com/cdn-cgi/access/certs
+# pairing_ttl_s = 600          # a pairing code expires after this many seconds (and works once)
+# pair_attempts = 10           # failed pairing attempts allowed per source address per 10 minutes
+# local_auto_pair = true       # a browser on this machine (loopback) gets a device cookie by itself;
+#                              #   false on a machine shared with other users: pair it with a code
 
 [away]
 # enabled = false              # hold permission prompts for a decision from the phone
