@@ -10,9 +10,12 @@ from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from observatory import alert_settings, alerts, api, detect, live, metrics, push_api
+from observatory.auth import pairing_api
+from observatory.auth.policy import LocalBrowserPairing, RemotePolicy
 from observatory.bus import Bus
 from observatory.config import Settings
 from observatory.ingest import hooks, otlp
@@ -49,7 +52,7 @@ def build(settings: Settings) -> Observatory:
 
 # Each feature module may define `routes`, `async start(obs)` and `async stop(obs)`.
 # Order matters for routes: the PWA shell (web) comes last, it catches page paths.
-FEATURES: list[ModuleType] = [otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect]
+FEATURES: list[ModuleType] = [pairing_api, otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect]
 
 
 def all_routes() -> list[BaseRoute]:
@@ -81,6 +84,14 @@ def create_app(settings: Settings) -> Starlette:
             await obs.metrics.stop()
             await obs.store.close()
 
-    app = Starlette(routes=all_routes(), lifespan=lifespan)
+    app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[Middleware(LocalBrowserPairing)])
     app.state.obs = obs
     return app
+
+
+def create_remote_app(app: Starlette) -> Starlette:
+    """The remote listener's app: the same Observatory and routes behind the remote policy.
+    No lifespan: the local app's lifespan owns the Observatory."""
+    remote = Starlette(routes=app.routes, middleware=[Middleware(RemotePolicy)])
+    remote.state.obs = app.state.obs
+    return remote

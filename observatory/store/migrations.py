@@ -109,6 +109,25 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     CREATE INDEX audit_ts ON audit (ts);
     """),
+    (4, """
+    CREATE TABLE credentials (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE INDEX credentials_kind ON credentials (kind, revoked_at);
+    CREATE TABLE pairing_codes (
+        code_hash TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        device_id TEXT
+    );
+    """),
 ]
 
 
