@@ -131,6 +131,29 @@ describe("live store", () => {
     expect(store.getSnapshot().sessions.a.status).toBe("thinking");
   });
 
+  it("unpacks a batch frame in order, like the same messages sent one by one", async () => {
+    make();
+    getJson.mockImplementation(async () => ({ events: [], next: null, alerts: [] }));
+    store.watch("a");
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.receive({ type: "snapshot", sessions: [session("a", "thinking")], seq: 1 });
+    ws.receive({
+      type: "batch",
+      messages: [
+        { type: "event", event: event(2) },
+        { type: "event", event: event(2) },
+        { type: "event", event: event(3) },
+        { type: "session", session: session("a", "waiting_for_user"), seq: 3 },
+      ],
+    });
+    await vi.advanceTimersByTimeAsync(20);
+    const s = store.getSnapshot();
+    expect(s.timelines.a.events.map((e) => e.seq)).toEqual([2, 3]);
+    expect(s.sessions.a.status).toBe("waiting_for_user");
+    expect(s.seq).toBe(3);
+  });
+
   it("drops session updates older than the one it holds (ordering)", async () => {
     make();
     const ws = FakeSocket.last();

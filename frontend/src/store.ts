@@ -242,6 +242,9 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
         break;
       case "heartbeat":
         break;
+      case "batch": // messages the server had queued together, in order
+        for (const m of msg.messages) handle(m);
+        break;
     }
   }
 

@@ -72,7 +72,8 @@ export type ServerMessage =
   | { type: "session"; session: Session; seq: number }
   | { type: "event"; event: ObsEvent }
   | { type: "alert"; alert: Alert }
-  | { type: "heartbeat" };
+  | { type: "heartbeat" }
+  | { type: "batch"; messages: ServerMessage[] };
 
 export interface RuntimeConfig {
   vapidPublicKey: string | null;
