@@ -18,6 +18,7 @@ from observatory.auth import pairing_api
 from observatory.auth.policy import LocalBrowserPairing, RemotePolicy
 from observatory.bus import Bus
 from observatory.config import Settings
+from observatory.control import api as control_api
 from observatory.ingest import hooks, otlp
 from observatory.pipeline import Pipeline
 from observatory.sessions import Sessions
@@ -52,7 +53,7 @@ def build(settings: Settings) -> Observatory:
 
 # Each feature module may define `routes`, `async start(obs)` and `async stop(obs)`.
 # Order matters for routes: the PWA shell (web) comes last, it catches page paths.
-FEATURES: list[ModuleType] = [pairing_api, otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect]
+FEATURES: list[ModuleType] = [pairing_api, otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect, control_api]
 
 
 def all_routes() -> list[BaseRoute]:

@@ -143,4 +143,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Feature commands register on the imported `observatory.cli`, not on this `__main__` copy.
+    from observatory.cli import main as package_main
+    sys.exit(package_main())
