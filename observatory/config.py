@@ -57,7 +57,7 @@ class RemoteSettings:
     access_team_domain: str = ""
     access_audience: str = ""
     access_certs_url: str = ""
-    pairing_ttl_s: float = 600
+    pairing_ttl_s: float = 600.0
     pair_attempts: int = 10
     local_auto_pair: bool = True
 

@@ -24,15 +24,14 @@ from observatory.auth import devices as dev
 from observatory.auth.access import AccessVerifier
 from observatory.auth.guard import FailureLimiter, client_address, require_control
 from observatory.auth.policy import same_origin
-from observatory.model import iso
+from observatory.model import iso, now_ns
 from observatory.store import devices as sql
 from observatory.tunnel import pairing_url, public_base
 
 log = logging.getLogger("observatory.auth")
 
 PAIR_WINDOW_S = 600.0
-ALL_SOURCES = "*"  # the key of the limit on failures from everywhere together
-TOTAL_FAILURES_FACTOR = 10
+TOTAL_FAILURES_FACTOR = 10  # failures from all sources together: many addresses still cannot guess
 DEVICE_KINDS = (sql.DEVICE, sql.LOCAL)
 INGEST_KINDS = (sql.INGEST,)
 
@@ -64,18 +63,28 @@ def pairing_source(request: Request) -> str:
     return client_address(request)
 
 
-def _limit(request: Request) -> tuple[FailureLimiter, str, int]:
-    """(limiter, source, seconds to wait or 0)."""
-    limiter: FailureLimiter = request.app.state.obs.services["pair_failures"]
-    source = pairing_source(request)
-    return limiter, source, max(limiter.retry_after(source), limiter.retry_after(ALL_SOURCES))
+class PairingLimits:
+    """Failed pairing attempts in a 10-minute window: per source, and from all sources together."""
+
+    def __init__(self, per_source: int) -> None:
+        self.per_source = FailureLimiter(per_source, PAIR_WINDOW_S)
+        self.total = FailureLimiter(per_source * TOTAL_FAILURES_FACTOR, PAIR_WINDOW_S)
+
+    def retry_after(self, source: str) -> int:
+        return max(self.per_source.retry_after(source), self.total.retry_after("*"))
+
+    def failed(self, source: str) -> None:
+        self.per_source.failed(source)
+        self.total.failed("*")
 
 
 async def pair(request: Request) -> Response:
     origin = request.headers.get("origin")
     if origin and not same_origin(request, origin):
         return _error(403, "pairing must be done from this site's own page")
-    limiter, source, wait = _limit(request)
+    limits: PairingLimits = request.app.state.obs.services["pair_limits"]
+    source = pairing_source(request)
+    wait = limits.retry_after(source)
     if wait:
         log.warning("pairing refused for %s: too many failed attempts", source)
         return _error(429, f"too many failed pairing attempts; wait {wait} s", **{"Retry-After": str(wait)})
@@ -89,8 +98,7 @@ async def pair(request: Request) -> Response:
     name = dev.clean_name(body.get("name"), "Unnamed device")
     outcome, device = await request.app.state.obs.store.write(dev.redeem, code, name)
     if device is None:
-        limiter.failed(source)
-        limiter.failed(ALL_SOURCES)
+        limits.failed(source)
         log.warning("pairing refused for %s: %s code", source, outcome)
         return _error(403, PAIR_REFUSED[outcome])
     log.info("paired device %s (%r) from %s", device.id, device.name, source)
@@ -113,7 +121,7 @@ async def _revoke(request: Request, kinds: tuple[str, ...], what: str) -> Respon
     if refusal is not None:
         return refusal
     ref = request.path_params["id"]
-    revoked = await request.app.state.obs.store.write(sql.revoke_credential, ref, kinds, dev.now_ns())
+    revoked = await request.app.state.obs.store.write(sql.revoke_credential, ref, kinds, now_ns())
     if not revoked:
         return _error(404, f"no {what} {ref!r}")
     log.info("revoked %s %s by %s", what, ", ".join(revoked), request.state.control_actor)
@@ -185,8 +193,7 @@ async def start(obs: Any) -> None:
     devices = dev.Devices(obs)
     obs.services["devices"] = devices
     obs.csrf_token_for = devices.csrf_token_for
-    limit = max(1, remote.pair_attempts)
-    obs.services["pair_failures"] = FailureLimiter(limit, PAIR_WINDOW_S)
+    obs.services["pair_limits"] = PairingLimits(max(1, remote.pair_attempts))
     if remote.access_team_domain and remote.access_audience:
         obs.services["access"] = AccessVerifier(remote.access_team_domain, remote.access_audience,
                                                 remote.access_certs_url)
