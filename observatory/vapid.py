@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -17,6 +18,7 @@ from py_vapid import Vapid
 log = logging.getLogger("observatory.push")
 
 KEY_FILE = "vapid-private.pem"
+_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
 def b64url(data: bytes) -> str:
@@ -24,10 +26,13 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Browsers send base64url without padding; some tools add it. ValueError when not base64."""
+    """Browsers send base64url without padding; some tools add it. ValueError when not base64url
+    (the stdlib decoder would silently drop stray characters)."""
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
+        return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
+    except ValueError as exc:
         raise ValueError(f"not base64url: {exc}") from None
 
 

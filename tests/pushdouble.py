@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import http_ece
@@ -28,6 +29,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from observatory.auth.token import ensure_token
+from serverproc import Server, start_server
 
 
 def b64e(data: bytes) -> str:
@@ -177,3 +181,18 @@ class PushDouble:
             self.received.append(record)
             self._cond.notify_all()
         return Response(record.error or "", status_code=record.status, headers=reply_headers)
+
+
+def serve_with_push(data_dir: Path, double: PushDouble, **env: str) -> tuple[Server, dict[str, str]]:
+    """A real server that accepts the double's plain-http endpoints, plus its control headers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = ensure_token(data_dir)
+    server = start_server(data_dir, env={"OBSERVATORY_PUSH_ALLOW_HTTP": "1", **env})
+    double.expect_server_key(server.get("/api/push/key")["public_key"])
+    return server, {"Authorization": f"Bearer {token}"}
+
+
+def subscribe(server: Server, headers: dict[str, str], double: PushDouble, name: str, **extra: Any) -> str:
+    status, body, _ = server.post("/api/push/subscriptions", {**double.subscription(name), **extra}, headers)
+    assert status == 201, body
+    return json.loads(body)["id"]
