@@ -37,9 +37,8 @@ def _gemini(session_id: str, argv: list[str]) -> list[str]:
 
 
 def _codex(session_id: str, argv: list[str]) -> list[str]:
-    """`codex resume <id>`: a subcommand, so the program and its options come first."""
-    head = [a for a in argv if a not in ("resume", session_id)]
-    return [*head, "resume", session_id]
+    """`codex resume <id>`: the first run's prompt and subcommand must not be repeated."""
+    return [argv[0], "resume", session_id]
 
 
 RESUMERS: dict[str, Callable[[str, list[str]], list[str]]] = {
