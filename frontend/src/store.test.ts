@@ -292,6 +292,31 @@ describe("live store", () => {
     expect(s.savedAt).not.toBeNull();
   });
 
+  it("applies batched deltas in order, with the same duplicate rules", async () => {
+    make();
+    getJson.mockImplementation(async (path: string) =>
+      path.startsWith("/api/sessions/a/events") ? { events: [], next: null } : { alerts: [] },
+    );
+    store.watch("a");
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.receive({ type: "snapshot", sessions: [], seq: 0 });
+    ws.receive({
+      type: "batch",
+      messages: [
+        { type: "event", event: event(1) },
+        { type: "session", session: session("a", "thinking"), seq: 1 },
+        { type: "event", event: event(2) },
+        { type: "event", event: event(1) },
+        { type: "session", session: session("a", "running_tool"), seq: 2 },
+      ],
+    });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(store.getSnapshot().sessions.a.status).toBe("running_tool");
+    expect(store.getSnapshot().timelines.a.events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(store.getSnapshot().seq).toBe(2);
+  });
+
   it("keeps alerts newest first and updates them in place", async () => {
     make();
     const ws = FakeSocket.last();

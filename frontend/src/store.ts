@@ -240,6 +240,9 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
       case "alert":
         upsertAlert(msg.alert);
         break;
+      case "batch": // several deltas from one ingest request, in order
+        for (const m of msg.messages) handle(m);
+        break;
       case "heartbeat":
         break;
       case "batch": // messages the server had queued together, in order
