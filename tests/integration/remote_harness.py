@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import subprocess
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import websockets
 
 from serverproc import REPO, Server, start_server
 
@@ -80,3 +83,18 @@ def device_headers(cookie: str, csrf: str | None = None) -> dict[str, str]:
     if csrf is not None:
         headers["X-CSRF-Token"] = csrf
     return headers
+
+
+def ws_status(url: str, **headers: str) -> int:
+    """The HTTP status of a WebSocket handshake (101 when it was accepted)."""
+
+    async def attempt() -> int:
+        try:
+            async with websockets.connect(url, additional_headers=headers, open_timeout=10) as ws:
+                await ws.send(json.dumps({"resume": None}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))
+                return 101
+        except websockets.exceptions.InvalidStatus as exc:
+            return exc.response.status_code
+
+    return asyncio.run(attempt())

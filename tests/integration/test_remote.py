@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import websockets
 from remote_harness import (
     COOKIE,
     Listeners,
@@ -21,6 +19,7 @@ from remote_harness import (
     pair,
     paired,
     start_listeners,
+    ws_status,
 )
 from starlette.routing import Mount, Route, WebSocketRoute
 
@@ -62,21 +61,6 @@ def every_route(tmp_path: Path) -> tuple[list[tuple[str, str]], list[str]]:
         else:
             raise AssertionError(f"unknown route type {route!r}: teach this test how to call it")
     return http, ws
-
-
-def ws_status(url: str, **headers: str) -> int:
-    """The HTTP status of a WebSocket handshake (101 when it was accepted)."""
-
-    async def attempt() -> int:
-        try:
-            async with websockets.connect(url, additional_headers=headers, open_timeout=10) as ws:
-                await ws.send(json.dumps({"resume": None}))
-                assert json.loads(await asyncio.wait_for(ws.recv(), 10))
-                return 101
-        except websockets.exceptions.InvalidStatus as exc:
-            return exc.response.status_code
-
-    return asyncio.run(attempt())
 
 
 def test_every_route_refuses_an_unpaired_client(listeners: Listeners, tmp_path: Path):
@@ -215,3 +199,30 @@ def test_nothing_secret_in_the_logs(tmp_path: Path):
     assert "paired device" in logs and "refused" in logs  # the events themselves are logged
     for secret in (cookie, cookie.split(".")[1], csrf, token.split(".")[1], code, code.replace("-", "")):
         assert secret not in logs
+
+
+def test_remote_ingest_needs_an_ingest_token(tmp_path: Path, fixtures_dir: Path):
+    srv = start_listeners(tmp_path / "data", env={"OBSERVATORY_REMOTE_INGEST": "true"})
+    try:
+        added = cli(srv.data_dir, "ingest-token", "add", "build-vm")
+        assert added.returncode == 0, added.stderr
+        token = re.search(r"^  (\S+\.\S+)$", added.stdout, re.M).group(1)
+        assert f'OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20{token}"' in added.stdout
+        start = (fixtures_dir / "claude-code" / "ok-json" / "hooks" / "0001_SessionStart.json").read_bytes()
+        session_id = json.loads(start)["session_id"]
+        url = srv.remote + "/hooks/claude"
+        cookie, csrf = paired(srv)
+        for headers in ({}, {"Authorization": f"Bearer {token}x"}, {"Authorization": "Bearer nope"},
+                        device_headers(cookie, csrf)):  # a device cookie is not an ingest credential
+            refused = httpx.post(url, content=start, headers=headers)
+            assert refused.status_code == 401 and "ingest token" in refused.json()["error"]
+        assert httpx.post(url, content=start, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        sessions = httpx.get(srv.local + "/api/sessions").json()["sessions"]
+        assert session_id in [s["id"] for s in sessions]
+        # the token opens ingest only, not the dashboard or the API
+        assert httpx.get(srv.remote + "/api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert "build-vm" in cli(srv.data_dir, "ingest-token", "list").stdout
+        assert cli(srv.data_dir, "ingest-token", "revoke", "build-vm").returncode == 0
+        assert httpx.post(url, content=start, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    finally:
+        srv.server.stop()
