@@ -59,8 +59,8 @@ async def _control(request: Request, action: str) -> Response:
         await registry.command(sup, action_id, action, grace)
         return JSONResponse({"action_id": action_id, "via": "supervisor"}, status_code=202)
     if action == "restart":
-        reason = (f"the supervisor of session {session_id} is not connected (is `observatory run` still running?)"
-                  if sup is not None else
+        reason = (f"the supervisor of session {session_id} is not connected (has its `observatory run` ended?)"
+                  if sup is not None or session.supervised else
                   f"session {session_id} is not supervised, so it cannot be restarted from here; start the agent "
                   "as `observatory run -- claude …` to make restart possible (it can still be killed)")
         await audit(f"refused 409: {reason}", session.pid)

@@ -113,8 +113,8 @@ class Registry:
         for action_id in list(sup.pending):
             await self.actions.finish(action_id, False, {"error": "the supervisor disconnected before answering"})
         sup.pending.clear()
-        if not sup.running and sup.session_id is None:
-            self.by_id.pop(sup.id, None)
+        if not sup.running:
+            self.by_id.pop(sup.id, None)  # finished: nothing left to control through it
 
     async def close_all(self) -> None:
         for sup in self.by_id.values():

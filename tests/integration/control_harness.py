@@ -40,22 +40,26 @@ def agent_env(url: str, record: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "OBS_TEST_URL": url, "OBS_TEST_RECORD": str(record), "PYTHONUNBUFFERED": "1", **extra}
 
 
-def supervise_argv(data_dir: Path, url: str, script: str, *args: str, linger: float = 0) -> list[str]:
+def supervise_argv(data_dir: Path, url: str, script: str, *args: str, linger: float = 0,
+                   wrapper: str | None = None) -> list[str]:
+    """The real CLI; with `wrapper="sh"` the agent runs as a child of `sh -c` (a forking shell)."""
+    agent = [sys.executable, str(AGENTS / script), *args]
+    if wrapper:
+        agent = [wrapper, "-c", '"$@"; exit $?', wrapper, *agent]
     return [sys.executable, "-m", "observatory.cli", "run", "--data-dir", str(data_dir), "--url", url,
-            "--agent", "claude", "--linger", str(linger), "--verbose", "--",
-            sys.executable, str(AGENTS / script), *args]
+            "--agent", "claude", "--linger", str(linger), "--verbose", "--", *agent]
 
 
 class Supervised:
     """`observatory run -- python tests/agents/<script>` as a real subprocess."""
 
     def __init__(self, server: Server, tmp: Path, script: str, *args: str, linger: float = 0,
-                 url: str | None = None) -> None:
+                 url: str | None = None, wrapper: str | None = None) -> None:
         self.record = tmp / f"record-{time.monotonic_ns()}.jsonl"
         self.log = tmp / f"supervisor-{time.monotonic_ns()}.log"
         self._log_fh = open(self.log, "w")
         self.proc = subprocess.Popen(
-            supervise_argv(server.data_dir, url or server.url, script, *args, linger=linger),
+            supervise_argv(server.data_dir, url or server.url, script, *args, linger=linger, wrapper=wrapper),
             cwd=REPO, env=agent_env(server.url, self.record), stdin=subprocess.DEVNULL,
             stdout=self._log_fh, stderr=subprocess.STDOUT)
 

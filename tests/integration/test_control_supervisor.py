@@ -204,3 +204,36 @@ def test_unlinked_supervisor_exit_goes_to_the_audit_log(server, agent_factory):
     entries = wait_for(lambda: [a for a in audit(server) if a["action"] == "process_exit"], 10, "audit entry")
     assert entries[0]["who"].startswith("supervisor:") and entries[0]["result"] == "exit code 3"
     assert session(server, "supervisor") is None
+
+
+def test_a_crashed_session_can_be_restarted_while_the_supervisor_lingers(server, agent_factory):
+    s = sid()
+    agent = agent_factory(server, "claude_exit3.py", "--session-id", s, "--after", "0.3", linger=60)
+    agent.wait_records(1)
+    wait_session(server, s, status="crashed", supervised=True)
+    assert agent.proc.poll() is None  # waiting for a restart from the dashboard
+
+    status, body, _ = control(server, s, "restart")
+    assert status == 202
+    assert wait_action(server, body["action_id"])["status"] == "succeeded"
+    assert agent.wait_records(2)[1]["argv"] == ["--after", "0.3", "--resume", s]
+    wait_for(lambda: len(events(server, s, "process_exit")) == 2, 15, "the resumed agent's exit")
+
+    status, body, _ = control(server, s, "kill")  # while lingering again: nothing to kill, it ends
+    action = wait_action(server, body["action_id"])
+    assert action["status"] == "succeeded" and action["detail"]["note"] == "the agent had already exited"
+    assert agent.wait() == 3
+    assert "Waiting up to 60 s for a restart" in agent.output()
+
+
+def test_an_agent_below_a_wrapper_shell_is_linked_as_a_descendant(server, agent_factory):
+    s = sid()
+    agent = agent_factory(server, "claude_grandchildren.py", "--session-id", s, wrapper="sh")
+    rec = agent.wait_records(1)[0]
+    wait_session(server, s, supervised=True, pid=rec["pid"])
+    assert rec["pgid"] != rec["pid"]  # the agent is the shell's child, in the supervisor's new group
+    status, body, _ = control(server, s, "kill")
+    assert status == 202 and body["via"] == "supervisor"
+    assert wait_action(server, body["action_id"])["status"] == "succeeded"
+    assert not any(alive(p) for p in [rec["pid"], *rec["grandchildren"]])
+    assert agent.wait() == 128 + 15
