@@ -20,6 +20,7 @@ Local devices are refused on the remote listener.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -33,6 +34,7 @@ from starlette.requests import HTTPConnection
 
 from observatory.auth.token import same_secret
 from observatory.model import now_ns
+from observatory.store import Saturated
 from observatory.store import devices as sql
 from observatory.store.db import connect
 
@@ -159,7 +161,8 @@ class Devices:
             return None
         now = now_ns()
         if (stored.last_used_at or 0) < now - TOUCH_EVERY_NS:
-            self.obs.store.submit(sql.touch_credential, stored.id, now, wait=False)
+            with contextlib.suppress(Saturated):  # "last used" is a nicety; never refuse for it
+                self.obs.store.submit(sql.touch_credential, stored.id, now, wait=False)
         return stored
 
     def device(self, conn: HTTPConnection) -> sql.Stored | None:
@@ -189,17 +192,24 @@ class Devices:
         token = self.csrf_token(conn)
         if token is not None or not self._may_auto_pair(conn):
             return token
-        local = issue("Local browser", sql.LOCAL)
-        conn.scope[ISSUE_SCOPE].append(local)
-        return csrf_for(local.credential)
+        issued = conn.scope[ISSUE_SCOPE]
+        if not issued:
+            issued.append(issue("Local browser", sql.LOCAL))
+        return csrf_for(issued[0].credential)
 
     def _may_auto_pair(self, conn: HTTPConnection) -> bool:
         return (self.obs.settings.remote.local_auto_pair and ISSUE_SCOPE in conn.scope
                 and not on_remote(conn) and conn.scope.get("method") == "GET" and is_loopback_request(conn))
 
-    async def save_local(self, local: Issued) -> None:
-        await self.obs.store.write(_insert_local, local)
+    async def save_local(self, local: Issued) -> bool:
+        """Store an auto-paired local browser; False when the writer is saturated (no cookie then)."""
+        try:
+            await self.obs.store.write(_insert_local, local)
+        except Saturated:
+            log.warning("could not auto-pair a local browser: the database writer is saturated")
+            return False
         log.info("auto-paired a local browser as device %s", local.id)
+        return True
 
 
 def _insert_local(conn: sqlite3.Connection, local: Issued) -> None:

@@ -163,8 +163,8 @@ class LocalBrowserPairing:
         scope[dev.ISSUE_SCOPE] = issued
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and issued:
-                await scope["app"].state.obs.services["devices"].save_local(issued[0])
+            if message["type"] == "http.response.start" and issued and \
+                    await scope["app"].state.obs.services["devices"].save_local(issued[0]):
                 cookie = dev.cookie_header(issued[0].credential, dev.wants_secure_cookie(HTTPConnection(scope)))
                 message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
             await send(message)
