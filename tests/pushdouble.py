@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import http_ece
+import pytest
 import uvicorn
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from observatory.auth.token import ensure_token
+from conftest import fixture_hooks
 from serverproc import Server, start_server
 
 
@@ -196,3 +198,29 @@ def subscribe(server: Server, headers: dict[str, str], double: PushDouble, name:
     status, body, _ = server.post("/api/push/subscriptions", {**double.subscription(name), **extra}, headers)
     assert status == 201, body
     return json.loads(body)["id"]
+
+
+def post_hooks(server: Server, scenario: str, upto: str | None = "SessionEnd", **changes: Any) -> list[str]:
+    """Post a Claude Code fixture scenario's hooks in order, stopping before the hook named `upto`."""
+    posted = []
+    for name, payload in fixture_hooks(scenario):
+        if name == upto:
+            break
+        status, body, _ = server.post("/hooks/claude", {**payload, **changes})
+        assert status == 200, body
+        posted.append(name)
+    return posted
+
+
+@pytest.fixture
+def double() -> Any:
+    with PushDouble() as d:
+        yield d
+
+
+@pytest.fixture
+def served(tmp_path: Path, double: PushDouble) -> Any:
+    """(server, control headers) of a real server whose push goes to `double`."""
+    server, headers = serve_with_push(tmp_path / "data", double)
+    yield server, headers
+    server.stop()

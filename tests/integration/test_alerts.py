@@ -11,31 +11,10 @@ import tomllib
 from websockets.asyncio.client import connect
 
 from conftest import fixture_hooks
-from pushdouble import PushDouble, serve_with_push, subscribe
+from pushdouble import double, post_hooks, serve_with_push, served, subscribe  # noqa: F401 (fixtures)
 
 PERMISSION_SESSION = "e955453b-faba-449f-8897-fe998f9f9ef5"
 FAILED_SESSION = "fff5c189-beac-491c-b8e7-ba659e8245cc"
-
-
-@pytest.fixture
-def double():
-    with PushDouble() as d:
-        yield d
-
-
-@pytest.fixture
-def served(tmp_path, double):
-    server, headers = serve_with_push(tmp_path / "data", double)
-    yield server, headers
-    server.stop()
-
-
-def post_hooks(server, scenario: str, upto: str = "SessionEnd") -> None:
-    for name, payload in fixture_hooks(scenario):
-        if name == upto:
-            break
-        status, body, _ = server.post("/hooks/claude", payload)
-        assert status == 200, body
 
 
 def wait_alerts(server, count: int, query: str = "", timeout: float = 10) -> list[dict]:

@@ -3,8 +3,8 @@ decrypted and VAPID-checked by the local push-service double."""
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 import json
 import os
 import stat
@@ -16,36 +16,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import fixture_hooks
-from pushdouble import PushDouble, b64d, serve_with_push, subscribe
+from pushdouble import b64d, double, post_hooks, serve_with_push, served, subscribe  # noqa: F401 (fixtures)
 
 PERMISSION_SESSION = "e955453b-faba-449f-8897-fe998f9f9ef5"
 IDLE_SESSION = "43027714-765d-43dd-ac9c-1af0cc067d05"
 FAILED_SESSION = "fff5c189-beac-491c-b8e7-ba659e8245cc"
-
-
-@pytest.fixture
-def double():
-    with PushDouble() as d:
-        yield d
-
-
-@pytest.fixture
-def served(tmp_path, double):
-    server, headers = serve_with_push(tmp_path / "data", double)
-    yield server, headers
-    server.stop()
-
-
-def post_hooks(server, scenario: str, upto: str | None = None, **changes) -> list[str]:
-    """Post a fixture scenario's hooks in order, stopping before the hook named `upto`."""
-    posted = []
-    for name, payload in fixture_hooks(scenario):
-        if name == upto:
-            break
-        status, body, _ = server.post("/hooks/claude", {**payload, **changes})
-        assert status == 200, body
-        posted.append(name)
-    return posted
 
 
 def expected_topic(session_id: str) -> str:
