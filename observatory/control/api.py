@@ -42,8 +42,10 @@ async def _control(request: Request, action: str) -> Response:
     client = client_address(request)
     refusal = await require_control(request)
     who = request.state.control_actor
-    audit = lambda result, pid=None: actions.audit(who, action, result, client=client,  # noqa: E731
-                                                   session_id=session_id, pid=pid)
+
+    async def audit(result: str, pid: int | None = None) -> None:
+        await actions.audit(who, action, result, client=client, session_id=session_id, pid=pid)
+
     if refusal is not None:
         await audit(f"refused {refusal.status_code}: {json.loads(bytes(refusal.body))['error']}")
         return refusal

@@ -134,8 +134,12 @@ class Registry:
         """Send kill/restart; the outcome arrives later as a `result` report."""
         assert sup.ws is not None
         sup.pending.add(action_id)
-        await sup.ws.send_json({"type": action, "action_id": action_id, "session_id": sup.session_id,
-                                "grace_s": grace_s})
+        try:
+            await sup.ws.send_json({"type": action, "action_id": action_id, "session_id": sup.session_id,
+                                    "grace_s": grace_s})
+        except (RuntimeError, OSError) as exc:
+            sup.pending.discard(action_id)
+            await self.actions.finish(action_id, False, {"error": f"could not reach the supervisor: {exc}"})
 
     # -- reports --------------------------------------------------------------------------------
 

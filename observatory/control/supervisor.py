@@ -68,7 +68,7 @@ class Supervisor:
         try:
             self._spawn(self.opts.argv, restart=False)
         except OSError as exc:
-            print(f"observatory run: cannot start {self.opts.argv[0]!r}: {exc}", file=sys.stderr)
+            _tell(f"cannot start {self.opts.argv[0]!r}: {exc}")
             return 127
         link = asyncio.create_task(self.link.run())
         try:
@@ -84,8 +84,7 @@ class Supervisor:
         if not self.link.outbox or not self.link.ever_connected:
             return
         if not self.link.connected:
-            print(f"observatory: reconnecting to report how the agent ended (up to {REPORT_WAIT_S:g} s; "
-                  "Ctrl-C skips)", file=sys.stderr)
+            _tell(f"reconnecting to report how the agent ended (up to {REPORT_WAIT_S:g} s; Ctrl-C skips)")
         drained = asyncio.create_task(self.link.drain(REPORT_WAIT_S))
         quit_ = asyncio.create_task(self._quit_requested())
         await asyncio.wait({drained, quit_}, return_when=asyncio.FIRST_COMPLETED)
@@ -173,8 +172,8 @@ class Supervisor:
     def _should_linger(self, status: ExitStatus) -> bool:
         if status.ok or self.opts.linger_s <= 0 or self.session_id is None or not self.link.connected:
             return False
-        print(f"observatory: {self.opts.argv[0]} ended ({status.describe()}). Waiting up to "
-              f"{self.opts.linger_s:g} s for a restart from the dashboard; Ctrl-C to quit.", file=sys.stderr)
+        _tell(f"{self.opts.argv[0]} ended ({status.describe()}). Waiting up to {self.opts.linger_s:g} s "
+              "for a restart from the dashboard; Ctrl-C to quit.")
         return True
 
     def _grace(self, msg: dict[str, Any]) -> float:
@@ -211,6 +210,14 @@ class Supervisor:
         self.restarts += 1
         self._result(msg, True, old_pid=old_pid, pid=self.child.pid, argv=argv, escalated=escalated)
         return True
+
+
+def _tell(text: str) -> None:
+    """A line for the person at the terminal; a hung-up terminal must not crash the supervisor."""
+    try:
+        print(f"observatory: {text}", file=sys.stderr, flush=True)
+    except OSError:
+        log.info("%s (terminal gone)", text)
 
 
 def run(opts: RunOptions) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 import stat
 import subprocess
@@ -192,4 +191,3 @@ def test_supervisor_socket_needs_the_token(server):
 
 def test_supervisor_list_is_visible(server):
     assert server.get("/api/supervisors") == {"supervisors": []}
-    assert os.environ.get("OBSERVATORY_SUPERVISOR_ID") is None

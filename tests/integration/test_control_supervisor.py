@@ -22,11 +22,6 @@ from serverproc import start_server
 
 
 @pytest.fixture
-def tmp(tmp_path):
-    return tmp_path
-
-
-@pytest.fixture
 def agent_factory(tmp_path):
     started: list[Supervised] = []
 
