@@ -249,60 +249,54 @@ async def test_a_stall_that_happened_long_ago_is_marked_without_an_alert(make_ri
     assert await rig.alerts(s) == []
 
 
-def spawn_sleeper() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-
-
-async def test_vanished_pid_is_a_crash_with_one_alert(make_rig):
-    rig = await make_rig()
-    child = spawn_sleeper()
-    try:
-        s = sid()
-        await rig.send(s, Kind.SESSION_START, pid=child.pid)
-        assert rig.obs.sessions.get(s).pid_started_at is not None
-        await asyncio.sleep(1.5)  # a tick sees it alive
-        assert rig.obs.sessions.get(s).status == SessionStatus.STARTING
-        child.kill()
-        child.wait()
-
-        async def crashed() -> bool:
-            return rig.obs.sessions.get(s).status == SessionStatus.CRASHED and await rig.alerts(s) != []
-
-        await rig.wait_for(crashed)
-        found = await rig.alerts(s)
-        assert [a.kind for a in found] == ["crash"]
-        assert f"(pid {child.pid}) is gone" in found[0].body
-    finally:
-        child.kill()
-        child.wait()
-
-
-async def test_a_clean_session_end_before_exit_is_no_crash(make_rig):
-    rig = await make_rig()
-    child = spawn_sleeper()
-    try:
-        s = sid()
-        await rig.send(s, Kind.SESSION_START, pid=child.pid)
-        await asyncio.sleep(1.2)
-        await rig.send(s, Kind.SESSION_END)
-        child.kill()
-        child.wait()
-        await asyncio.sleep(4.5)  # past the grace period
-        assert rig.obs.sessions.get(s).status == SessionStatus.ENDED
-        assert await rig.alerts(s) == []
-    finally:
-        child.kill()
-        child.wait()
-
-
-async def test_a_pid_gone_before_the_detector_watched_is_marked_crashed_silently(make_rig, tmp_path):
-    first = await make_rig()
-    child = spawn_sleeper()
-    s = sid()
-    await first.send(s, Kind.SESSION_START, pid=child.pid)
-    await detect.stop(first.obs)  # the server goes down…
+@pytest.fixture
+def agent_process():
+    """A real child process standing in for the agent; killed at the end whatever happened."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield child
     child.kill()
-    child.wait()  # …the agent dies meanwhile…
+    child.wait()
+
+
+async def test_vanished_pid_is_a_crash_with_one_alert(make_rig, agent_process):
+    rig = await make_rig()
+    s = sid()
+    await rig.send(s, Kind.SESSION_START, pid=agent_process.pid)
+    assert rig.obs.sessions.get(s).pid_started_at is not None
+    await asyncio.sleep(1.5)  # a tick sees it alive
+    assert rig.obs.sessions.get(s).status == SessionStatus.STARTING
+    agent_process.kill()
+    agent_process.wait()
+
+    async def crashed() -> bool:
+        return rig.obs.sessions.get(s).status == SessionStatus.CRASHED and await rig.alerts(s) != []
+
+    await rig.wait_for(crashed)
+    found = await rig.alerts(s)
+    assert [a.kind for a in found] == ["crash"]
+    assert f"(pid {agent_process.pid}) is gone" in found[0].body
+
+
+async def test_a_clean_session_end_before_exit_is_no_crash(make_rig, agent_process):
+    rig = await make_rig()
+    s = sid()
+    await rig.send(s, Kind.SESSION_START, pid=agent_process.pid)
+    await asyncio.sleep(1.2)
+    await rig.send(s, Kind.SESSION_END)
+    agent_process.kill()
+    agent_process.wait()
+    await asyncio.sleep(4.5)  # past the grace period
+    assert rig.obs.sessions.get(s).status == SessionStatus.ENDED
+    assert await rig.alerts(s) == []
+
+
+async def test_a_pid_gone_before_the_detector_watched_is_marked_crashed_silently(make_rig, agent_process):
+    first = await make_rig()
+    s = sid()
+    await first.send(s, Kind.SESSION_START, pid=agent_process.pid)
+    await detect.stop(first.obs)  # the server goes down…
+    agent_process.kill()
+    agent_process.wait()  # …the agent dies meanwhile…
     detect_again = detect.Detector(first.obs, first.obs.services["alerts"])
     first.obs.services["detector"] = detect_again
     detect_again.start()  # …and it comes back: the death is old news
@@ -314,7 +308,7 @@ async def test_a_pid_gone_before_the_detector_watched_is_marked_crashed_silently
     assert await first.alerts(s) == []
 
 
-async def test_open_alerts_survive_a_restart_without_repeating(make_rig, tmp_path):
+async def test_open_alerts_survive_a_restart_without_repeating(make_rig):
     rig = await make_rig()
     s = sid()
     await rig.send(s, Kind.APPROVAL_NEEDED, tool="Bash")
