@@ -107,10 +107,11 @@ function AlertKinds({ settings, onSaved }: { settings: AlertSettings; onSaved: (
   async function toggle(kind: string, on: boolean) {
     const next = { ...settings, kinds: { ...settings.kinds, [kind]: on } };
     setError(null);
+    onSaved(next); // show the change at once; put it back if the server refuses
     try {
       await api("PUT", "/api/settings/alerts", next);
-      onSaved(next);
     } catch (e) {
+      onSaved(settings);
       setError(errorText(e));
     }
   }
