@@ -61,7 +61,7 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, 
     """Start `observatory serve --port 0` and wait for the URL it prints."""
     full_env = {**os.environ, "OBSERVATORY_EXIT_WITH_PARENT": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "observatory.cli", "serve", "--port", "0", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "observatory", "serve", "--port", "0", "--data-dir", str(data_dir),
          "--log-level", "warning", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, cwd=REPO)
     output: list[str] = []

@@ -46,7 +46,7 @@ def supervise_argv(data_dir: Path, url: str, script: str, *args: str, linger: fl
     agent = [sys.executable, str(AGENTS / script), *args]
     if wrapper:
         agent = [wrapper, "-c", '"$@"; exit $?', wrapper, *agent]
-    return [sys.executable, "-m", "observatory.cli", "run", "--data-dir", str(data_dir), "--url", url,
+    return [sys.executable, "-m", "observatory", "run", "--data-dir", str(data_dir), "--url", url,
             "--agent", "claude", "--linger", str(linger), "--verbose", "--", *agent]
 
 

@@ -51,7 +51,7 @@ def start_listeners(data_dir: Path, *args: str, env: dict[str, str] | None = Non
 def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The real `observatory` command (options that every command takes go first)."""
     command, *rest = args
-    return subprocess.run([sys.executable, "-m", "observatory.cli", command, "--data-dir", str(data_dir), *rest],
+    return subprocess.run([sys.executable, "-m", "observatory", command, "--data-dir", str(data_dir), *rest],
                           capture_output=True, text=True, timeout=60, cwd=REPO, env={**os.environ, **(env or {})})
 
 

@@ -74,7 +74,7 @@ def test_failures_are_rate_limited_per_client(server):
 def test_token_file_is_private_and_the_cli_prints_and_rotates_it(server):
     path = server.data_dir / "control-token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    run = lambda *a: subprocess.run([sys.executable, "-m", "observatory.cli", "token", "--data-dir",  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "observatory", "token", "--data-dir",  # noqa: E731
                                      str(server.data_dir), *a], capture_output=True, text=True, cwd=REPO, timeout=60)
     old = token(server)
     printed = run()

@@ -66,7 +66,7 @@ def remote_port(listeners: Listeners) -> str:
 
 def start_tunnel(data_dir: Path, path: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "observatory.cli", "tunnel", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "observatory", "tunnel", "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         env={**os.environ, "PATH": path, **(env or {})})
 
