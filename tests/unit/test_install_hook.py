@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -80,3 +81,23 @@ def test_notify_mode_posts_the_json_argument(server: Server) -> None:
     events = server.get(f"/api/sessions/{start['session_id']}/events")["events"]
     assert [e["kind"] for e in events] == ["session_start", "turn_end"]
     assert server.get(f"/api/sessions/{start['session_id']}")["status"] == "waiting_for_user"
+
+
+def test_hook_on_a_remote_host_sends_its_ingest_token(tmp_path: Path) -> None:
+    from tests.integration.remote_harness import cli, start_listeners
+    listeners = start_listeners(tmp_path / "data", env={"OBSERVATORY_REMOTE_INGEST": "1"})
+    try:
+        added = cli(listeners.data_dir, "ingest-token", "add", "build-vm").stdout
+        token = re.search(r"^  (\S+\.\S+)$", added, re.M).group(1)
+        start = fixture_hooks("ok-json")[0][1]
+        url = f"{listeners.remote}/hooks/claude"
+        assert run_hook(url, start)[0].returncode == 0  # no token: refused, and still exit 0
+        assert listeners.server.get("/api/sessions")["sessions"] == []
+        proc = subprocess.run(["/bin/sh", "-c", hook.command(SCRIPT, url)], input=json.dumps(start),
+                              capture_output=True, text=True, timeout=30,
+                              env={**os.environ, "OBSERVATORY_INGEST_TOKEN": token})
+        assert (proc.returncode, proc.stdout) == (0, "")
+        session = listeners.server.get(f"/api/sessions/{start['session_id']}")
+        assert session["agent"] == "claude"
+    finally:
+        listeners.server.stop()
