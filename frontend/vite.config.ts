@@ -50,7 +50,7 @@ export default defineConfig({
     outDir: "../observatory/static",
     emptyOutDir: true,
     // No HTML entry: the server renders observatory/templates/index.html from .vite/manifest.json.
-    manifest: true,
+    manifest: "build-manifest.json", // not under .vite/: hidden dirs slip out of package data globs
     rolldownOptions: { input: here("src/main.tsx") },
   },
   test: { include: ["src/**/*.test.ts"], environment: "node" },

@@ -1,6 +1,6 @@
 """Serving the built PWA (frontend/ + service-worker/ → observatory/static/ by scripts/build_frontend.sh).
 
-How the index is made: Vite builds without an HTML entry and writes ``static/.vite/manifest.json``;
+How the index is made: Vite builds without an HTML entry and writes ``static/build-manifest.json``;
 the committed jinja2 shell ``templates/index.html`` is rendered per request with the entry script,
 its CSS and preloads read from that manifest, plus the runtime config
 ``window.__OBSERVATORY__ = {"vapidPublicKey", "basePath", "csrfToken"}``. basePath is the ASGI
@@ -37,7 +37,7 @@ _manifest_cache: dict[str, Any] = {"mtime": None, "assets": None}
 
 def _assets() -> dict[str, Any] | None:
     """Entry script, CSS and preloads from Vite's build manifest (re-read when the build changes)."""
-    path = STATIC_DIR / ".vite" / "manifest.json"
+    path = STATIC_DIR / "build-manifest.json"
     try:
         mtime = path.stat().st_mtime
     except FileNotFoundError:
