@@ -11,9 +11,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute
 
-from observatory import alert_settings, alerts, api, detect, live, metrics, push_api
+from observatory import alert_settings, alerts, api, detect, live, metrics, push_api, web
 from observatory.auth import pairing_api
 from observatory.auth.policy import LocalBrowserPairing, RemotePolicy
 from observatory.bus import Bus
@@ -53,7 +54,10 @@ def build(settings: Settings) -> Observatory:
 
 # Each feature module may define `routes`, `async start(obs)` and `async stop(obs)`.
 # Order matters for routes: the PWA shell (web) comes last, it catches page paths.
-FEATURES: list[ModuleType] = [pairing_api, otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect, control_api]
+FEATURES: list[ModuleType] = [
+    pairing_api, otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect, control_api,
+    web,
+]
 
 
 def all_routes() -> list[BaseRoute]:
@@ -85,7 +89,8 @@ def create_app(settings: Settings) -> Starlette:
             await obs.metrics.stop()
             await obs.store.close()
 
-    app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[Middleware(LocalBrowserPairing)])
+    app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[Middleware(GZipMiddleware, minimum_size=1024),
+                                                                      Middleware(LocalBrowserPairing)])
     app.state.obs = obs
     return app
 
@@ -93,6 +98,7 @@ def create_app(settings: Settings) -> Starlette:
 def create_remote_app(app: Starlette) -> Starlette:
     """The remote listener's app: the same Observatory and routes behind the remote policy.
     No lifespan: the local app's lifespan owns the Observatory."""
-    remote = Starlette(routes=app.routes, middleware=[Middleware(RemotePolicy)])
+    remote = Starlette(routes=app.routes, middleware=[Middleware(GZipMiddleware, minimum_size=1024),
+                                                      Middleware(RemotePolicy)])
     remote.state.obs = app.state.obs
     return remote
