@@ -141,8 +141,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    # Feature commands register on the imported `observatory.cli`, not on this `__main__` copy.
-    from observatory.cli import main as package_main
-    sys.exit(package_main())

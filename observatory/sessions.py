@@ -117,6 +117,8 @@ class Sessions:
         if ev.source == Source.SUPERVISOR and ev.detail.get("supervisor_id"):
             s.supervised = True
             s.supervisor_id = ev.detail["supervisor_id"]
+            if ev.kind == Kind.SESSION_START and ev.name == "supervisor_restart":
+                s.restarted += 1
 
     def _transition(self, s: Session, ev: Event) -> None:
         if ev.ts < s.status_since:
@@ -124,10 +126,11 @@ class Sessions:
         if s.status in TERMINAL and ev.kind not in (Kind.SESSION_START, Kind.PROCESS_EXIT, Kind.PROMPT):
             return
         if ev.kind == Kind.PROCESS_EXIT:
+            if ev.detail.get("restarting"):
+                return  # the respawned agent's session_start follows; a restart is not a crash
             ok = ev.detail.get("exit_code") == 0 and not ev.detail.get("signal")
-            self._set(s, S.ENDED if ok else S.CRASHED, ev.ts)
-            if not ok and ev.detail.get("restarting"):
-                s.restarted += 1
+            asked = ev.detail.get("requested") in ("kill", "signal")  # stopped on purpose
+            self._set(s, S.ENDED if ok or asked else S.CRASHED, ev.ts)
         elif ev.kind == Kind.API_REQUEST and s.status in _RESUMES_THINKING:
             self._set(s, S.THINKING, ev.ts)
         elif ev.kind == Kind.API_ERROR and s.status == S.STALLED:

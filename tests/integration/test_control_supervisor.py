@@ -82,7 +82,7 @@ def test_agent_ignoring_sigterm_is_sigkilled_after_the_grace_period(tmp_path, ag
         assert elapsed >= 1.0
         assert not alive(pid)
         assert agent.wait() == 128 + 9
-        wait_session(server, s, status="crashed")
+        wait_session(server, s, status="ended")  # stopped on purpose: not a crash
     finally:
         server.stop()
 
@@ -137,7 +137,7 @@ def test_kill_while_restarting_ends_with_the_agent_stopped(server, agent_factory
     assert wait_action(server, kill["action_id"])["status"] == "succeeded"
     assert agent.wait() == 128 + 15
     assert not any(alive(r["pid"]) for r in agent.records())
-    assert wait_session(server, s, status="crashed")["restarted"] == 1
+    assert wait_session(server, s, status="ended")["restarted"] == 1
 
 
 def test_server_down_the_agent_runs_undisturbed(tmp_path, agent_factory):
@@ -212,6 +212,7 @@ def test_a_crashed_session_can_be_restarted_while_the_supervisor_lingers(server,
     assert status == 202
     assert wait_action(server, body["action_id"])["status"] == "succeeded"
     assert agent.wait_records(2)[1]["argv"] == ["--after", "0.3", "--resume", s]
+    wait_session(server, s, status="crashed", restarted=1)
     wait_for(lambda: len(events(server, s, "process_exit")) == 2, 15, "the resumed agent's exit")
 
     status, body, _ = control(server, s, "kill")  # while lingering again: nothing to kill, it ends
