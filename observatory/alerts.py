@@ -8,6 +8,7 @@ each one is worth a buzz (the notification tag still collapses them per session)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -66,11 +67,17 @@ class AlertBook:
         alert = Alert(session_id=session_id, kind=kind, title=title, body=body, created_at=now)
         self.open[key] = alert  # claimed before the await: a concurrent fire sees it open
         self.last_fired[key] = now
-        alert.id = await self.obs.store.write(sql.insert_alert, alert)
+        try:
+            alert.id = await self.obs.store.write(sql.insert_alert, alert)
+        except Exception:  # e.g. the writer is saturated: give the next occurrence its chance
+            log.exception("could not store the %s alert for session %s", kind, session_id)
+            self.open.pop(key, None)
+            self.last_fired.pop(key, None)
+            return None
         if alert.resolved_at is not None:  # resolved while it was being stored
             self.obs.store.submit(sql.resolve_alerts, [alert.id], alert.resolved_at, weight=0, wait=False)
         log.info("alert %d %s for session %s: %s", alert.id, kind, session_id, title)
-        self.obs.bus.publish(Message("alert", alert))
+        self._publish(alert)
         push = self.obs.services.get("push")
         if push is not None:
             push.notify(alert)
@@ -86,7 +93,7 @@ class AlertBook:
                 continue
             alert.resolved_at = now
             closed.append(alert)
-            self.obs.bus.publish(Message("alert", alert))
+            self._publish(alert)
         stored = [a.id for a in closed if a.id]
         if stored:
             self.obs.store.submit(sql.resolve_alerts, stored, now, weight=0, wait=False)
@@ -108,8 +115,13 @@ class AlertBook:
         live = self.open.get((alert.session_id, alert.kind))
         if live is not None and live.id == alert.id:
             live.acked_at = alert.acked_at
-        self.obs.bus.publish(Message("alert", alert))
+        self._publish(alert)
         return alert
+
+    def _publish(self, alert: Alert) -> None:
+        """A snapshot: the live alert changes later (ack, resolve); each change is published anew
+        and clients upsert by id. Only a fresh one (neither acked nor resolved) is a new alert."""
+        self.obs.bus.publish(Message("alert", dataclasses.replace(alert)))
 
 
 async def list_alerts(request: Request) -> Response:

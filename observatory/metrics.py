@@ -44,8 +44,8 @@ class Metrics:
             msg = await self._sub.get()
             if msg.type == "event":
                 self.events.labels(msg.obj.agent, msg.obj.kind.value).inc()
-            elif msg.type == "alert":
-                self.alerts.labels(msg.obj.kind).inc()
+            elif msg.type == "alert" and msg.obj.acked_at is None and msg.obj.resolved_at is None:
+                self.alerts.labels(msg.obj.kind).inc()  # not the updates of an alert (ack, resolve)
 
     def render(self) -> bytes:
         counts: dict[str, int] = {}

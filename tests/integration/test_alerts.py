@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.request
 
 import pytest
 import tomllib
@@ -72,6 +73,9 @@ def test_ack_needs_the_control_credential_and_is_idempotent(served):
     assert server.get("/api/alerts")["alerts"][0]["acked_at"] == acked["acked_at"]
     assert server.post("/api/alerts/999/ack", {}, headers)[0] == 404
     assert server.post("/api/alerts/abc/ack", {}, headers)[0] == 400
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as resp:
+        metrics = resp.read().decode()
+    assert 'observatory_alerts_total{kind="approval_needed"} 1.0' in metrics  # acks are not new alerts
 
 
 async def test_alerts_reach_live_clients(served):
