@@ -94,12 +94,12 @@ def _tool_overrides(value: Any) -> dict[str, float | int]:
     return out
 
 
-def save(path: Path, change: dict[str, Any]) -> None:
-    """Write the changed keys into [alerts], keeping everything else in the file as it was."""
+def save(path: Path, change: dict[str, Any], section: str = "alerts") -> None:
+    """Write the changed keys into [section], keeping everything else in the file as it was."""
     doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
-    if "alerts" not in doc:
-        doc["alerts"] = tomlkit.table()
-    table = doc["alerts"]
+    if section not in doc:
+        doc[section] = tomlkit.table()
+    table = doc[section]
     for name, value in change.items():
         if isinstance(value, dict):
             inline = tomlkit.inline_table()

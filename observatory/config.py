@@ -65,7 +65,7 @@ class RemoteSettings:
 @dataclass
 class AwaySettings:
     enabled: bool = False
-    wait_s: float = 240
+    wait_s: float = 240.0  # a float literal: env values like "1.5" are coerced by the default's type
 
 
 @dataclass

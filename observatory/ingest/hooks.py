@@ -41,17 +41,23 @@ def _pid(request: Request) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
 
 
-async def hook(request: Request) -> Response:
+async def ingest_hook(request: Request) -> tuple[dict | None, Response]:
+    """Parse, normalise and store one hook call: (its payload, or None when refused; the answer)."""
     try:
         adapter, payload, body = await _payload(request)
     except BadInput as exc:
-        return error_response(request, exc.status, str(exc))
+        return None, error_response(request, exc.status, str(exc))
     received = now_ns()
     call = HookCall(payload, received, _pid(request), request.query_params.get("event"))
     events = adapter.normalise_hook(call)  # type: ignore[attr-defined]
     raw = Raw(received, adapter.name, f"hook:{adapter.name}", "application/json",  # type: ignore[attr-defined]
               body)
-    return await ingest_or_503(request, events, raw, lambda: JSONResponse({"ok": True, "events": len(events)}))
+    answer = await ingest_or_503(request, events, raw, lambda: JSONResponse({"ok": True, "events": len(events)}))
+    return (payload if answer.status_code == 200 else None), answer
+
+
+async def hook(request: Request) -> Response:
+    return (await ingest_hook(request))[1]
 
 
 async def notify(request: Request) -> Response:

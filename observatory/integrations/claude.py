@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from observatory import hook
+from observatory.away import HOOK_TIMEOUT_S
 from observatory.control.resume import RESUMERS
 from observatory.integrations import shellenv
 from observatory.integrations.common import (
@@ -64,6 +65,8 @@ def _group(ctx: Context, event: str) -> dict[str, Any]:
     url = ctx.hook_url(name)
     if event in COMMAND_EVENTS:
         handler = {"type": "command", "command": hook.command(ctx.hook_script, url), "timeout": COMMAND_TIMEOUT_S}
+    elif event == "PermissionRequest":  # away mode may hold it for a decision from the phone
+        handler = {"type": "http", "url": f"{url}/permission", "timeout": HOOK_TIMEOUT_S}
     else:
         handler = {"type": "http", "url": url, "timeout": HTTP_TIMEOUT_S}
     group: dict[str, Any] = {"hooks": [handler]}
@@ -131,7 +134,7 @@ def checks(ctx: Context) -> list[Check]:
     if len(missing) == len(COMMAND_EVENTS) + len(HTTP_EVENTS):
         return [fail(label, f"no observatory hooks in {settings_path(ctx)}", fix)]
     out: list[Check] = []
-    stale = [h for e in HTTP_EVENTS for h in _handlers(doc, e) if h.get("url") != ctx.hook_url(name)]
+    stale = [h for e in HTTP_EVENTS for h in _handlers(doc, e) if h.get("url") != _group(ctx, e)["hooks"][0]["url"]]
     stale += [h for e in COMMAND_EVENTS for h in _handlers(doc, e) if h.get("command") != _group(ctx, e)["hooks"][0]["command"]]
     if missing or stale:
         out.append(fail(label, f"hooks incomplete or pointing elsewhere (missing: {', '.join(missing) or '-'}, "

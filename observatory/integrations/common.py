@@ -166,7 +166,7 @@ def is_our_handler(handler: Any, agent: str) -> bool:
         return False
     if handler.get("type") == "http":
         url = urlparse(str(handler.get("url", "")))
-        return url.hostname in LOOPBACK and url.path.rstrip("/") == f"/hooks/{agent}"
+        return url.hostname in LOOPBACK and url.path.rstrip("/").removesuffix("/permission") == f"/hooks/{agent}"
     command = str(handler.get("command", ""))
     return "hook.sh" in command and f"/hooks/{agent}" in command
 

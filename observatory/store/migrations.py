@@ -128,6 +128,25 @@ MIGRATIONS: list[tuple[int, str]] = [
         device_id TEXT
     );
     """),
+    (5, """
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        tool TEXT,
+        tool_input TEXT NOT NULL,
+        cwd TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        decided_at INTEGER,
+        decided_by TEXT,
+        message TEXT
+    );
+    CREATE INDEX approvals_created ON approvals (created_at);
+    CREATE INDEX approvals_session ON approvals (session_id, created_at);
+    CREATE INDEX approvals_pending ON approvals (status) WHERE status = 'pending';
+    """),
 ]
 
 
