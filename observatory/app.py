@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 from observatory import alert_settings, alerts, api, detect, live, metrics, push_api, web
 from observatory.auth import pairing_api
 from observatory.auth.policy import LocalBrowserPairing, RemotePolicy
+from observatory.away import api as away_api
 from observatory.bus import Bus
 from observatory.config import Settings
 from observatory.control import api as control_api
@@ -56,7 +57,7 @@ def build(settings: Settings) -> Observatory:
 # Order matters for routes: the PWA shell (web) comes last, it catches page paths.
 FEATURES: list[ModuleType] = [
     pairing_api, otlp, hooks, api, live, metrics, push_api, alerts, alert_settings, detect, control_api,
-    web,
+    away_api, web,
 ]
 
 
