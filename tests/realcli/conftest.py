@@ -84,12 +84,14 @@ class FakeApi:
     log_dir: Path
 
 
-def start_fake_api(name: str, log_dir: Path) -> FakeApi:
+def start_fake_api(name: str, log_dir: Path, script: Path | None = None,
+                   env: dict[str, str] | None = None) -> FakeApi:
+    """The harness's fake API for `name` (or `script`, e.g. a wrapper of it), with extra `env` knobs."""
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "FAKE_PORT": str(port), "FAKE_LOG": str(log_dir / "requests.jsonl"),
-           "FAKE_LOG_DIR": str(log_dir)}
-    proc = subprocess.Popen([sys.executable, str(FAKE_APIS[name])], env=env, stdout=subprocess.DEVNULL,
+           "FAKE_LOG_DIR": str(log_dir), **(env or {})}
+    proc = subprocess.Popen([sys.executable, str(script or FAKE_APIS[name])], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -148,3 +150,4 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "agent(name): which CLI a realcli test drives")
+    config.addinivalue_line("markers", "away_wait(seconds): how long the server holds a prompt (test_away_claude)")

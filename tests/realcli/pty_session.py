@@ -61,7 +61,7 @@ class PtySession:
 
     def wait_for(self, text: str, timeout: float = 60.0, since: int = 0) -> float:
         """Seconds (monotonic) when `text` (spaces ignored) is on screen; AssertionError on timeout."""
-        wanted = _SPACE.sub("", text)
+        wanted = "".join(text.split())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if wanted in self.screen(since):
