@@ -207,9 +207,9 @@ class Detector:
         await self.book.fire(s.id, "completion", f"{label(s)}: finished", str(body))
 
     async def _process_exit(self, s: Session, ev: Event) -> None:
+        if s.status != S.CRASHED:
+            return  # a clean exit, a kill the user asked for, or the exit half of a restart
         code, signal = ev.detail.get("exit_code"), ev.detail.get("signal")
-        if code == 0 and not signal:
-            return
         how = f"killed by {signal}" if signal else f"exited with code {code}"
         await self.book.fire(s.id, "crash", f"{label(s)}: crashed", f"{s.agent} {how}")
 

@@ -233,3 +233,27 @@ def test_an_agent_below_a_wrapper_shell_is_linked_as_a_descendant(server, agent_
     assert wait_action(server, body["action_id"])["status"] == "succeeded"
     assert not any(alive(p) for p in [rec["pid"], *rec["grandchildren"]])
     assert agent.wait() == 128 + 15
+
+
+def test_kill_and_restart_the_user_asked_for_never_push_a_crash(tmp_path, agent_factory):
+    from pushdouble import PushDouble, serve_with_push, subscribe
+    with PushDouble() as double:
+        server, headers = serve_with_push(tmp_path / "data", double)
+        try:
+            subscribe(server, headers, double, "phone")
+            s = sid()
+            agent_factory(server, "claude_sleep.py", "--session-id", s).wait_records(1)
+            wait_session(server, s, supervised=True)
+            for action in ("restart", "kill"):
+                status, body, _ = control(server, s, action)
+                assert status == 202 and wait_action(server, body["action_id"])["status"] == "succeeded"
+            assert wait_session(server, s, status="ended")["restarted"] == 1
+            crasher = sid()
+            agent_factory(server, "claude_exit3.py", "--session-id", crasher, "--after", "0.5")
+            wait_session(server, crasher, status="crashed")
+            wait_for(lambda: double.requests("phone"), 10, "the crash push")
+            kinds = [r.payload["kind"] for r in double.requests("phone")]
+            assert [k for k in kinds if k == "crash"] == ["crash"]
+            assert all(r.payload["session_id"] == crasher for r in double.requests("phone") if r.payload["kind"] == "crash")
+        finally:
+            server.stop()
