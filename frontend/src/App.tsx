@@ -5,6 +5,7 @@ import { parseRoute, useLocation, type Route } from "./router";
 import { needsYou } from "./status";
 import type { LiveState } from "./store";
 import { AlertsView } from "./views/AlertsView";
+import { Approval } from "./views/Approval";
 import { SessionView } from "./views/SessionView";
 import { SessionsView } from "./views/SessionsView";
 import { SettingsView } from "./views/SettingsView";
@@ -43,7 +44,12 @@ function View({ route, live }: { route: Route; live: LiveState }) {
     case "sessions":
       return <SessionsView live={live} />;
     case "session":
-      return <SessionView key={route.id} live={live} id={route.id} confirm={route.confirm} />;
+      return (
+        <>
+          <Approval key={`approval-${route.id}`} sessionId={route.id} session={live.sessions[route.id]} />
+          <SessionView key={route.id} live={live} id={route.id} confirm={route.confirm} />
+        </>
+      );
     case "alerts":
       return <AlertsView live={live} />;
     case "settings":

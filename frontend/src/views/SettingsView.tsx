@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { api, errorText } from "../api";
+import { AwaySwitch } from "../components/AwaySwitch";
 import { useApi } from "../hooks";
 import { currentSubscription, pushSupport, subscribePush, unsubscribePush } from "../push";
 import { alertKindLabel } from "./AlertsView";
@@ -150,6 +151,8 @@ export function SettingsView() {
         </p>
       )}
       {settings ? <AlertKinds settings={settings} onSaved={setSaved} /> : fetched.loading && <p className="muted">Loading…</p>}
+      <h2 className="section-title">Away mode</h2>
+      <AwaySwitch />
       <h2 className="section-title">Devices</h2>
       <p className="note">
         To use Observatory from your phone, run <code>observatory pair</code> on the computer running it and scan the code.
