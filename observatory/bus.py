@@ -8,11 +8,16 @@ stream sends a fresh snapshot).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from observatory.model import Alert, Event, Session
+
+log = logging.getLogger("observatory.bus")
 
 
 @dataclass(slots=True)
@@ -90,3 +95,44 @@ class Bus:
             self.seq = max(self.seq, msg.seq)
         for sub in self._subs:
             sub._put(msg)
+
+
+class Consumer:
+    """A task feeding every bus message to `handle`: how in-process services (the detector,
+    metrics) follow the bus. A failing message is logged and skipped, never fatal."""
+
+    def __init__(self, bus: Bus, handle: Callable[[Message], Awaitable[None]], name: str,
+                 maxsize: int = 100_000) -> None:
+        self.bus = bus
+        self.handle = handle
+        self.name = name
+        self.maxsize = maxsize
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._sub = self.bus.subscribe(self.maxsize)
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    @property
+    def pending(self) -> int:
+        """Messages published but not yet taken (tests wait for 0)."""
+        return self._sub.qsize()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._sub.close()
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            msg = await self._sub.get()
+            if self._sub.overflowed:
+                self._sub.overflowed = False
+                log.warning("%s fell behind the bus; some messages were skipped", self.name)
+            try:
+                await self.handle(msg)
+            except Exception:
+                log.exception("%s failed on a %s message", self.name, msg.type)

@@ -39,8 +39,6 @@ runs again, error_burst on the next successful model request, everything when th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import deque
 from typing import Any
@@ -49,7 +47,7 @@ import psutil
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from observatory.alerts import AlertBook
-from observatory.bus import Message
+from observatory.bus import Consumer, Message
 from observatory.model import Event, Kind, Session, SessionStatus, now_ns
 
 log = logging.getLogger("observatory.detect")
@@ -119,7 +117,7 @@ class Detector:
         self.budget_fired: dict[str, float] = {}
         self.pid_seen_alive: set[str] = set()
         self.pid_missing_since: dict[str, int] = {}
-        self._task: asyncio.Task | None = None
+        self.consumer = Consumer(obs.bus, self.handle, "detector", QUEUE_MAX)
         self._scheduler: AsyncIOScheduler | None = None
 
     @property
@@ -128,8 +126,7 @@ class Detector:
 
     def start(self) -> None:
         self.live = {s.id for s in self.obs.sessions.by_id.values() if s.status not in TERMINAL}
-        self._sub = self.obs.bus.subscribe(QUEUE_MAX)
-        self._task = asyncio.create_task(self._consume())
+        self.consumer.start()
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(self.tick, "interval", seconds=TICK_S, max_instances=1, coalesce=True,
                                 misfire_grace_time=None)
@@ -138,22 +135,7 @@ class Detector:
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._sub.close()
-
-    async def _consume(self) -> None:
-        while True:
-            msg = await self._sub.get()
-            if self._sub.overflowed:
-                self._sub.overflowed = False
-                log.warning("detector fell behind the bus; some events were skipped")
-            try:
-                await self.handle(msg)
-            except Exception:
-                log.exception("detector failed on a %s message", msg.type)
+        await self.consumer.stop()
 
     async def handle(self, msg: Message) -> None:
         if msg.type == "event":

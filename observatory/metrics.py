@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from observatory.bus import Consumer, Message
 
 
 class Metrics:
@@ -26,26 +25,19 @@ class Metrics:
               registry=self.registry).set_function(lambda: obs.live_clients)
         self.sessions = Gauge("observatory_sessions", "Sessions by status", ["status"], registry=self.registry)
         self.obs = obs
-        self._task: asyncio.Task | None = None
+        self.consumer = Consumer(obs.bus, self._count, "metrics")
 
     def start(self) -> None:
-        self._sub = self.obs.bus.subscribe(100_000)
-        self._task = asyncio.create_task(self._consume())
+        self.consumer.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._sub.close()
+        await self.consumer.stop()
 
-    async def _consume(self) -> None:
-        while True:
-            msg = await self._sub.get()
-            if msg.type == "event":
-                self.events.labels(msg.obj.agent, msg.obj.kind.value).inc()
-            elif msg.type == "alert" and msg.obj.acked_at is None and msg.obj.resolved_at is None:
-                self.alerts.labels(msg.obj.kind).inc()  # not the updates of an alert (ack, resolve)
+    async def _count(self, msg: Message) -> None:
+        if msg.type == "event":
+            self.events.labels(msg.obj.agent, msg.obj.kind.value).inc()
+        elif msg.type == "alert" and msg.obj.acked_at is None and msg.obj.resolved_at is None:
+            self.alerts.labels(msg.obj.kind).inc()  # not the updates of an alert (ack, resolve)
 
     def render(self) -> bytes:
         counts: dict[str, int] = {}

@@ -39,8 +39,8 @@ class Rig:
 
     async def settle(self) -> None:
         """Until the detector has taken every published message (then a little for its awaits)."""
-        sub = self.obs.services["detector"]._sub
-        while sub.qsize():
+        consumer = self.obs.services["detector"].consumer
+        while consumer.pending:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)
 
