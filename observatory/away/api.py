@@ -201,15 +201,15 @@ async def decide(request: Request) -> Response:
     if current is None:
         return JSONResponse({"error": f"no approval request {approval_id!r}"}, status_code=404)
     try:
-        approval = await approvals.settle(approval_id, DECISIONS[decision], who, message if decision == "deny" else None)
+        approval = await approvals.settle(approval_id, DECISIONS[decision], who,
+                                          message if decision == "deny" else None)
     except Conflict:
         settled = await approvals.find(approval_id)
         status = settled.status if settled else "unknown"
         await audit(who, f"approval_{decision}", f"refused 409: already {status} (approval {approval_id})",
                     client=client, session_id=current.session_id)
-        return JSONResponse({"error": f"this request is no longer waiting (it was {status.replace('_', ' ')}); "
-                                      "nothing was sent to the agent", "approval": settled.to_api() if settled else None},
-                            status_code=409)
+        error = f"this request is no longer waiting (it was {status.replace('_', ' ')}); nothing was sent to the agent"
+        return JSONResponse({"error": error, "approval": settled.to_api() if settled else None}, status_code=409)
     summary = tool_detail(approval.tool_input)
     what = summary.get("command") or summary.get("file_path") or summary.get("input") or ""
     await audit(who, f"approval_{decision}",

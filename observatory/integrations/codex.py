@@ -20,6 +20,7 @@ from typing import Any
 import tomlkit
 
 from observatory import hook
+from observatory.away import HOOK_TIMEOUT_S as AWAY_HOOK_TIMEOUT_S
 from observatory.control.resume import RESUMERS
 from observatory.integrations.common import (
     JSON,
@@ -112,7 +113,10 @@ def _remove_config(ctx: Context):
     return remove
 
 
-def _group(ctx: Context) -> dict[str, Any]:
+def _group(ctx: Context, event: str) -> dict[str, Any]:
+    if event == "PermissionRequest":  # away mode may hold it; hook.sh prints the decision
+        command = hook.command(ctx.hook_script, ctx.hook_url(name) + "/permission")
+        return {"hooks": [{"type": "command", "command": command, "timeout": AWAY_HOOK_TIMEOUT_S}]}
     return {"hooks": [{"type": "command", "command": hook.command(ctx.hook_script, ctx.hook_url(name)),
                        "timeout": HOOK_TIMEOUT_S}]}
 
@@ -121,7 +125,7 @@ def _add_hooks(ctx: Context):
     def add(doc: dict[str, Any], record: Record) -> dict[str, Any]:
         hooks = doc.setdefault("hooks", {})
         for event in EVENTS:
-            put_hook_group(hooks, event, _group(ctx), name)
+            put_hook_group(hooks, event, _group(ctx, event), name)
         return doc
     return add
 

@@ -55,7 +55,8 @@ def wait_pending(server: Server, timeout: float = 10) -> dict:
 
 
 def decide(server: Server, approval_id: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    status, raw, _ = server.post(f"/api/approvals/{approval_id}", body, headers if headers is not None else auth(server))
+    headers = auth(server) if headers is None else headers
+    status, raw, _ = server.post(f"/api/approvals/{approval_id}", body, headers)
     return status, json.loads(raw)
 
 
