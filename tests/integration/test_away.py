@@ -13,8 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.conftest import Server, fixture_hooks, start_server
+from tests.integration.test_live import recv_until
 
 HOOKS = dict(fixture_hooks("interactive-permission"))
 PERMISSION = HOOKS["PermissionRequest"]
@@ -234,3 +236,16 @@ def test_server_killed_while_holding_breaks_the_request(away: Server, pool: Thre
     away.stop(sig_kill=True)
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         held.result(timeout=10)
+
+
+async def test_the_pwa_sees_requests_and_outcomes_live(away: Server, pool: ThreadPoolExecutor) -> None:
+    start_session(away)
+    async with connect(away.url.replace("http://", "ws://") + "/api/live", origin=away.url) as ws:
+        await ws.send(json.dumps({"resume": None}))
+        held = pool.submit(post_hook, away, HOLD_URL, PERMISSION)
+        opened = (await recv_until(ws, lambda m: m["type"] == "approval"))[-1]["approval"]
+        assert opened["status"] == "pending" and opened["tool_input"] == PERMISSION["tool_input"]
+        assert decide(away, opened["id"], {"decision": "deny"})[0] == 200
+        settled = (await recv_until(ws, lambda m: m["type"] == "approval"))[-1]["approval"]
+        assert (settled["id"], settled["status"]) == (opened["id"], "denied")
+        assert held.result(timeout=10)[0] == 200
