@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
+from observatory.auth.devices import on_remote
 from observatory.auth.token import read_token, same_secret
 
 log = logging.getLogger("observatory.auth")
@@ -59,6 +60,10 @@ class FailureLimiter:
 
 
 def client_address(conn: HTTPConnection) -> str:
+    """Who to rate-limit and audit: behind the tunnel every peer is cloudflared on loopback,
+    so on the remote listener the visitor's address comes from Cf-Connecting-IP."""
+    if on_remote(conn) and conn.headers.get("cf-connecting-ip"):
+        return conn.headers["cf-connecting-ip"]
     return conn.client.host if conn.client else "unknown"
 
 

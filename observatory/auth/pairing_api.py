@@ -56,13 +56,6 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def pairing_source(request: Request) -> str:
-    """The address to rate-limit: behind the tunnel every peer is cloudflared on loopback."""
-    if dev.on_remote(request) and request.headers.get("cf-connecting-ip"):
-        return request.headers["cf-connecting-ip"]
-    return client_address(request)
-
-
 class PairingLimits:
     """Failed pairing attempts in a 10-minute window: per source, and from all sources together."""
 
@@ -83,7 +76,7 @@ async def pair(request: Request) -> Response:
     if origin and not same_origin(request, origin):
         return _error(403, "pairing must be done from this site's own page")
     limits: PairingLimits = request.app.state.obs.services["pair_limits"]
-    source = pairing_source(request)
+    source = client_address(request)
     wait = limits.retry_after(source)
     if wait:
         log.warning("pairing refused for %s: too many failed attempts", source)

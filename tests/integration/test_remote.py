@@ -226,3 +226,4 @@ def test_remote_ingest_needs_an_ingest_token(tmp_path: Path, fixtures_dir: Path)
         assert httpx.post(url, content=start, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     finally:
         srv.server.stop()
+
