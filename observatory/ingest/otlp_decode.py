@@ -93,7 +93,12 @@ def any_value(v: AnyValue) -> Any:
 
 
 def attrs(kvs: Any) -> Attrs:
-    return {kv.key: any_value(kv.value) for kv in kvs}
+    """Key/values → dict. Strings are most attributes, so they skip the general dispatch."""
+    out: Attrs = {}
+    for kv in kvs:
+        v = kv.value
+        out[kv.key] = v.string_value if v.WhichOneof("value") == "string_value" else any_value(v)
+    return out
 
 
 def logs(msg: ExportLogsServiceRequest) -> list[LogRecord]:
