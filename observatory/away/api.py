@@ -24,6 +24,7 @@ from observatory.agents.base import tool_detail
 from observatory.auth.guard import client_address, require_control
 from observatory.away import HOOK_TIMEOUT_S
 from observatory.away.book import DECISIONS, ApprovalBook, Conflict
+from observatory.bus import Consumer
 from observatory.ingest.body import BadInput
 from observatory.ingest.hooks import ingest_hook
 from observatory.model import now_ns
@@ -225,11 +226,13 @@ async def start(obs: Any) -> None:
     count = await obs.store.write(sql.abandon_pending, now_ns())
     if count:
         log.warning("%d permission requests were held when the server stopped; their terminals answered them", count)
-    obs.services["approvals_follower"] = asyncio.create_task(approvals.follow())
+    follower = Consumer(obs.bus, approvals.on_message, "away mode", obs.settings.ws_queue_max)
+    follower.start()
+    obs.services["approvals_follower"] = follower
 
 
 async def stop(obs: Any) -> None:
-    obs.services["approvals_follower"].cancel()
+    await obs.services["approvals_follower"].stop()
     await obs.services["approvals"].settle_all("server_stopped")
 
 

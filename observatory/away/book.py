@@ -106,21 +106,15 @@ class ApprovalBook:
                 out.append(approval.id)
         return out
 
-    async def follow(self) -> None:
+    async def on_message(self, msg: Message) -> None:
         """Bus consumer: release requests the user answered at the terminal."""
-        sub = self.obs.bus.subscribe(self.obs.settings.ws_queue_max)
-        try:
-            while True:
-                msg = await sub.get()
-                if msg.type != "event" or not self.pending:
-                    continue
-                for approval_id in self.answered_by(msg.obj):
-                    try:
-                        await self.settle(approval_id, "answered_at_terminal")
-                    except Conflict:
-                        pass
-        finally:
-            sub.close()
+        if msg.type != "event" or not self.pending:
+            return
+        for approval_id in self.answered_by(msg.obj):
+            try:
+                await self.settle(approval_id, "answered_at_terminal")
+            except Conflict:
+                pass
 
     def _publish(self, approval: Approval) -> None:
         self.obs.bus.publish(Message("approval", approval.to_api()))
