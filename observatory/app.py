@@ -88,6 +88,9 @@ def create_app(settings: Settings) -> Starlette:
                     except Exception:
                         log.exception("stopping %s failed", feature.__name__)
             await obs.metrics.stop()
+            saved = obs.pipeline.save_sessions(wait=True)
+            if saved is not None:
+                await saved
             await obs.store.close()
 
     app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[Middleware(GZipMiddleware, minimum_size=1024),

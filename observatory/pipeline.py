@@ -7,8 +7,10 @@ state is applied exactly once per stored event.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
+from collections.abc import Iterable
 
 from observatory.bus import Bus, Message
 from observatory.model import Event, Kind, Session, now_ns
@@ -18,6 +20,8 @@ from observatory.store import events as sql
 
 log = logging.getLogger("observatory.pipeline")
 
+SESSION_SAVE_S = 1.0
+
 
 class Pipeline:
     def __init__(self, store: Store, sessions: Sessions, bus: Bus, raw_max_bytes: int) -> None:
@@ -25,6 +29,8 @@ class Pipeline:
         self.sessions = sessions
         self.bus = bus
         self.raw_max_bytes = raw_max_bytes
+        self._dirty: dict[str, Session] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
         self.unknown_events: Counter[str] = Counter()
         self.ingested: Counter[str] = Counter()  # by agent
 
@@ -50,14 +56,27 @@ class Pipeline:
             self.bus.publish(Message("event", ev, ev.seq))
         self.publish_sessions(changed.values())
 
-    def publish_sessions(self, sessions: object) -> None:
-        """Publish and persist session snapshots (one per session per commit batch)."""
-        rows = []
-        for s in sessions:  # type: ignore[attr-defined]
+    def publish_sessions(self, sessions: Iterable[Session]) -> None:
+        """Publish session snapshots (one per session per commit batch) and mark them for saving."""
+        for s in sessions:
             self.bus.publish(Message("session", s, s.last_seq))
-            rows.append(sql.session_to_row(s))
-        if rows:
-            self.store.submit(sql.save_sessions, rows, self.sessions.applied_seq, weight=0, wait=False)
+            self._dirty[s.id] = s
+        if self._dirty and self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(SESSION_SAVE_S, self.save_sessions)
+
+    def save_sessions(self, wait: bool = False) -> asyncio.Future | None:
+        """Persist changed sessions, coalesced: they are derived from events, which are already
+        durable (a crash replays the events after the saved seq), so saving every change at
+        once would only cost ingest throughput."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._dirty:
+            return None
+        rows = [sql.session_to_row(s) for s in self._dirty.values()]
+        self._dirty.clear()
+        return self.store.submit(sql.save_sessions, rows, self.sessions.applied_seq, weight=0, wait=wait)
 
     def mark(self, session_id: str, status, ts: int | None = None) -> Session | None:  # noqa: ANN001
         """Derived transition (stall, vanished pid) → persisted and published like any change."""

@@ -120,9 +120,13 @@ def save_sessions(conn: sqlite3.Connection, sessions: list[dict[str, Any]], appl
                  "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(applied_seq),))
 
 
+_SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
+
+
 def session_to_row(s: Session) -> dict[str, Any]:
-    row = dataclasses.asdict(s)
+    row = {name: getattr(s, name) for name in _SESSION_FIELDS}
     row["status"] = s.status.value
+    row["tokens"] = s.tokens.to_dict()
     return row
 
 
@@ -133,8 +137,7 @@ def load_sessions(conn: sqlite3.Connection) -> tuple[list[Session], int]:
         d = json.loads(data)
         d["status"] = SessionStatus(d["status"])
         d["tokens"] = Tokens(**d["tokens"])
-        fields = {f.name for f in dataclasses.fields(Session)}
-        sessions.append(Session(**{k: v for k, v in d.items() if k in fields}))
+        sessions.append(Session(**{k: v for k, v in d.items() if k in _SESSION_FIELDS}))
     row = conn.execute("SELECT value FROM meta WHERE key='sessions_seq'").fetchone()
     return sessions, int(row[0]) if row else 0
 

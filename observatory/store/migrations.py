@@ -1,7 +1,8 @@
 """Schema versions. Append only: each entry is (version, SQL script), applied in order once.
 
 Version slots: 1 core (events, raw records, sessions, meta); 2 alerts and push;
-3 control actions and audit; 4 devices, pairing and ingest tokens; 5 approvals.
+3 control actions and audit; 4 devices, pairing and ingest tokens; 5 approvals;
+6 ingest speed.
 """
 
 from __future__ import annotations
@@ -146,6 +147,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX approvals_created ON approvals (created_at);
     CREATE INDEX approvals_session ON approvals (session_id, created_at);
     CREATE INDEX approvals_pending ON approvals (status) WHERE status = 'pending';
+    """),
+    # Every stored event paid for this index; only `prune` (a maintenance command) used it.
+    (6, """
+    DROP INDEX events_received;
     """),
 ]
 
