@@ -25,6 +25,7 @@ HEARTBEAT_S = 20.0
 RESUME_WAIT_S = 5.0
 MAX_REPLAY = 5000
 MAX_BATCH = 500
+COALESCE_S = 0.005
 
 
 def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
@@ -92,6 +93,7 @@ async def _stream(ws: WebSocket, obs, sub: Subscription, sent_upto: int) -> None
         except asyncio.TimeoutError:
             await ws.send_text('{"type":"heartbeat"}')
             continue
+        await asyncio.sleep(COALESCE_S)  # let a burst gather: one frame instead of one per message
         texts = []
         msg: Message | None = first
         while msg is not None and len(texts) < MAX_BATCH:
