@@ -1,11 +1,12 @@
 import { Suspense, lazy, useEffect, useRef } from "react";
 import { Link } from "./components/Link";
-import { useLive } from "./live";
+import { liveStore, useLive } from "./live";
 import { parseRoute, useLocation, type Route } from "./router";
 import { needsYou } from "./status";
 import type { LiveState } from "./store";
 import { AlertsView } from "./views/AlertsView";
 import { Approval } from "./views/Approval";
+import { PairView } from "./views/PairView";
 import { SessionView } from "./views/SessionView";
 import { SessionsView } from "./views/SessionsView";
 import { SettingsView } from "./views/SettingsView";
@@ -46,7 +47,7 @@ function View({ route, live }: { route: Route; live: LiveState }) {
     case "session":
       return (
         <>
-          <Approval key={`approval-${route.id}`} sessionId={route.id} session={live.sessions[route.id]} />
+          <Approval key={`approval-${route.id}`} sessionId={route.id} live={live} remember={liveStore.upsertApprovals} />
           <SessionView key={route.id} live={live} id={route.id} confirm={route.confirm} />
         </>
       );
@@ -60,6 +61,8 @@ function View({ route, live }: { route: Route; live: LiveState }) {
           <CostsView />
         </Suspense>
       );
+    case "pair":
+      return <PairView code={route.code} />;
     case "missing":
       return (
         <section>
@@ -125,7 +128,7 @@ export function App() {
           </Link>
         ))}
       </nav>
-      <Banner live={live} />
+      {route.name !== "pair" && <Banner live={live} />}
       <main id="main" ref={main} tabIndex={-1}>
         <View route={route} live={live} />
       </main>

@@ -11,6 +11,7 @@ export type Route =
   | { name: "alerts" }
   | { name: "settings" }
   | { name: "costs" }
+  | { name: "pair"; code: string | null }
   | { name: "missing"; path: string };
 
 export function parseRoute(path: string, search = ""): Route {
@@ -25,6 +26,8 @@ export function parseRoute(path: string, search = ""): Route {
       return { name: "settings" };
     case "/costs":
       return { name: "costs" };
+    case "/pair":
+      return { name: "pair", code: new URLSearchParams(search).get("code") };
     default:
       return { name: "missing", path };
   }

@@ -13,7 +13,8 @@
  * - updates are applied at once but published in batches (one per batchMs) so a burst of
  *   messages costs one render.
  */
-import type { Alert, ObsEvent, ServerMessage, Session } from "./types";
+import { mergeApproval, type ApprovalsById } from "./approvals";
+import type { Alert, ApprovalRequest, ObsEvent, ServerMessage, Session } from "./types";
 
 export type Connection = "connecting" | "open" | "reconnecting" | "offline";
 
@@ -31,6 +32,8 @@ export interface LiveState {
   alerts: readonly Alert[];
   /** Why GET /api/alerts failed, if it did. */
   alertsError: string | null;
+  /** Away mode's permission requests by id (see approvals.ts). */
+  approvals: ApprovalsById;
   timelines: Readonly<Record<string, Timeline>>;
   /** Sessions were restored from the local cache and no live snapshot has arrived yet. */
   fromCache: boolean;
@@ -73,6 +76,8 @@ export interface LiveStore {
   /** Keep the timeline of a session loaded and live; returns the matching unwatch. */
   watch(sessionId: string): () => void;
   upsertAlert(alert: Alert): void;
+  /** Requests read over HTTP (the live socket only carries changes). */
+  upsertApprovals(approvals: readonly ApprovalRequest[]): void;
   /** Reconnect now (e.g. the page became visible again) instead of waiting for the backoff. */
   retryNow(): void;
 }
@@ -114,6 +119,7 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
     seq: null,
     alerts: [],
     alertsError: null,
+    approvals: {},
     timelines: {},
     fromCache: false,
     savedAt: null,
@@ -240,13 +246,13 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
       case "alert":
         upsertAlert(msg.alert);
         break;
+      case "approval":
+        upsertApprovals([msg.approval]);
+        break;
       case "batch": // several deltas from one ingest request, in order
         for (const m of msg.messages) handle(m);
         break;
       case "heartbeat":
-        break;
-      case "batch": // messages the server had queued together, in order
-        for (const m of msg.messages) handle(m);
         break;
     }
   }
@@ -255,6 +261,11 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
     const others = state.alerts.filter((a) => a.id !== alert.id);
     const alerts = [alert, ...others].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
     set({ alerts });
+  }
+
+  function upsertApprovals(list: readonly ApprovalRequest[]) {
+    const approvals = list.reduce(mergeApproval, state.approvals);
+    if (approvals !== state.approvals) set({ approvals });
   }
 
   async function loadAlerts() {
@@ -395,6 +406,7 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
       };
     },
     upsertAlert,
+    upsertApprovals,
     retryNow,
   };
 }

@@ -67,11 +67,29 @@ export interface Alert {
   resolved_at: string | null;
 }
 
+/** One permission request held by away mode (GET /api/approvals, and "approval" live messages). */
+export interface ApprovalRequest {
+  id: string;
+  session_id: string;
+  agent: string;
+  tool: string | null;
+  tool_input: unknown;
+  cwd: string | null;
+  status: string;
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  message: string | null;
+  latency_ms: number | null;
+}
+
 export type ServerMessage =
   | { type: "snapshot"; sessions: Session[]; seq: number | null }
   | { type: "session"; session: Session; seq: number }
   | { type: "event"; event: ObsEvent }
   | { type: "alert"; alert: Alert }
+  | { type: "approval"; approval: ApprovalRequest }
   | { type: "heartbeat" }
   | { type: "batch"; messages: ServerMessage[] };
 

@@ -1,25 +1,10 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, errorText } from "../api";
+import { sessionApprovals } from "../approvals";
 import { useNow } from "../hooks";
-import type { Session } from "../types";
+import type { LiveState } from "../store";
+import type { ApprovalRequest } from "../types";
 import "./approval.css";
-
-/** One permission request held by away mode (GET /api/approvals). */
-export interface ApprovalRequest {
-  id: string;
-  session_id: string;
-  agent: string;
-  tool: string | null;
-  tool_input: unknown;
-  cwd: string | null;
-  status: string;
-  created_at: string;
-  expires_at: string;
-  decided_at: string | null;
-  decided_by: string | null;
-  message: string | null;
-  latency_ms: number | null;
-}
 
 interface Approvals {
   away: { enabled: boolean; wait_s: number };
@@ -136,47 +121,44 @@ function Pending({ request, onDone }: { request: ApprovalRequest; onDone: (a: Ap
 /**
  * The permission request a notification tap leads to (it opens the session's page): the tool,
  * its full input, folder and session, with Approve / Deny. Shows nothing when the session has
- * no request; after an answer, the outcome. Re-reads when the session changes state.
+ * no request; after an answer, the outcome. Requests and outcomes come from the live store
+ * ("approval" messages); they are read over HTTP once on mount, and again whenever the live
+ * socket reopens, since changes made while it was down are not replayed.
  */
-export function Approval({ sessionId, session }: { sessionId: string; session?: Session }) {
-  const [data, setData] = useState<Approvals | null>(null);
-  const [result, setResult] = useState<{ approval: ApprovalRequest | null; error?: string } | null>(null);
-  const mounted = useRef(true);
-  useEffect(() => () => void (mounted.current = false), []);
-
-  const load = useCallback(async () => {
-    try {
-      const next = await api<Approvals>("GET", `/api/approvals?session_id=${encodeURIComponent(sessionId)}&limit=1`);
-      if (mounted.current) setData(next);
-    } catch {
-      // The session page shows connection problems; the next change or tick retries.
-    }
-  }, [sessionId]);
+export function Approval({
+  sessionId,
+  live,
+  remember,
+}: {
+  sessionId: string;
+  live: LiveState;
+  remember: (approvals: readonly ApprovalRequest[]) => void;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const open = live.connection === "open";
+  const fetched = useRef(false);
 
   useEffect(() => {
-    void load();
-  }, [load, session?.status, session?.last_activity_at]);
-  const waiting = (data?.pending.length ?? 0) > 0;
-  useEffect(() => {
-    if (!waiting) return;
-    const t = setInterval(() => void load(), 3000);
-    return () => clearInterval(t);
-  }, [waiting, load]);
+    if (fetched.current && !open) return;
+    fetched.current = true;
+    api<Approvals>("GET", `/api/approvals?session_id=${encodeURIComponent(sessionId)}&limit=1`).then(
+      (data) => remember([...data.recent, ...data.pending]),
+      () => {}, // the session page shows connection problems; the next reopen reads again
+    );
+  }, [sessionId, open, remember]);
 
-  function done(approval: ApprovalRequest | null, error?: string) {
-    setResult({ approval, error });
-    void load();
+  function done(approval: ApprovalRequest | null, failure?: string) {
+    setError(failure ?? null);
+    if (approval) remember([approval]);
   }
 
-  if (!data) return null;
-  const pending = data.pending[0];
-  const last = result?.approval ?? data.recent[0];
+  const { pending, last } = sessionApprovals(live.approvals, sessionId);
   return (
     <>
       {pending && <Pending key={pending.id} request={pending} onDone={done} />}
-      {result?.error && (
+      {error && (
         <p role="alert" className="error">
-          {result.error}
+          {error}
         </p>
       )}
       {!pending && last && Date.now() - Date.parse(last.decided_at ?? last.created_at) < 15 * 60_000 && (

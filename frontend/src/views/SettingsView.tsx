@@ -4,6 +4,7 @@ import { AwaySwitch } from "../components/AwaySwitch";
 import { useApi } from "../hooks";
 import { currentSubscription, pushSupport, subscribePush, unsubscribePush } from "../push";
 import { alertKindLabel } from "./AlertsView";
+import { DevicesSection } from "./DevicesSection";
 
 interface AlertSettings {
   kinds: Record<string, boolean>;
@@ -154,9 +155,7 @@ export function SettingsView() {
       <h2 className="section-title">Away mode</h2>
       <AwaySwitch />
       <h2 className="section-title">Devices</h2>
-      <p className="note">
-        To use Observatory from your phone, run <code>observatory pair</code> on the computer running it and scan the code.
-      </p>
+      <DevicesSection />
     </section>
   );
 }
