@@ -1,4 +1,4 @@
-import { useId, useMemo, useState } from "react";
+import { useDeferredValue, useId, useMemo, useState } from "react";
 import { SessionCard } from "../components/SessionCard";
 import { useNow } from "../hooks";
 import { STATUS, STATUS_ORDER, compareSessions, needsYou } from "../status";
@@ -15,11 +15,14 @@ function keep(s: Session, status: StatusFilter, agent: string): boolean {
 }
 
 export function SessionsView({ live }: { live: LiveState }) {
-  const now = useNow(1000);
+  // Deferred: with hundreds of sessions updating many times a second, React renders the list
+  // as interruptible background work instead of one long task that blocks taps and scrolling.
+  const now = useDeferredValue(useNow(1000));
+  const sessions = useDeferredValue(live.sessions);
   const [status, setStatus] = useState<StatusFilter>("all");
   const [agent, setAgent] = useState("all");
   const ids = useId();
-  const all = useMemo(() => Object.values(live.sessions).sort(compareSessions), [live.sessions]);
+  const all = useMemo(() => Object.values(sessions).sort(compareSessions), [sessions]);
   const agents = useMemo(() => [...new Set(all.map((s) => s.agent))].sort(), [all]);
   const shown = all.filter((s) => keep(s, status, agent));
   const active = shown.filter((s) => s.status !== "ended");
