@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { codeProblem, defaultDeviceName, displayCode, normaliseCode, pairingErrorText, waitText } from "./pairing";
+import {
+  codeProblem,
+  defaultDeviceName,
+  displayCode,
+  normaliseCode,
+  pairingErrorText,
+  qrImageUrl,
+  waitText,
+} from "./pairing";
 
 const UA = {
   iPhone:
@@ -72,5 +80,22 @@ describe("why pairing failed", () => {
     expect(pairingErrorText(0, null, null)).toMatch(/Cannot reach/);
     expect(waitText(0.2)).toBe("1 s");
     expect(waitText(120)).toBe("2 min");
+  });
+});
+
+describe("the pairing QR as an image", () => {
+  const segno = '<svg width="165" height="165" class="segno"><title>Pairing QR code</title><path d="M4 4.5h7"/></svg>';
+
+  it("gets the SVG namespace and a viewBox, so it renders in <img> and scales", () => {
+    const svg = decodeURIComponent(qrImageUrl(segno).replace("data:image/svg+xml;charset=utf-8,", ""));
+    expect(svg).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 165 165" width="165" height="165" class="segno">' +
+        '<title>Pairing QR code</title><path d="M4 4.5h7"/></svg>',
+    );
+  });
+
+  it("leaves a complete SVG as it is", () => {
+    const full = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" width="20" height="20"></svg>';
+    expect(decodeURIComponent(qrImageUrl(full).split(",")[1])).toBe(full);
   });
 });

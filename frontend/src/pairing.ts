@@ -32,6 +32,19 @@ export function codeProblem(code: string): string | null {
   return null;
 }
 
+/**
+ * The server's QR (segno's inline SVG, made for pasting into HTML) as an <img> source: an image
+ * needs the SVG namespace, and a viewBox so it scales to the size the page gives it.
+ */
+export function qrImageUrl(svg: string): string {
+  const size = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg);
+  const attrs = [
+    svg.includes("xmlns=") ? "" : ' xmlns="http://www.w3.org/2000/svg"',
+    size && !svg.includes("viewBox=") ? ` viewBox="0 0 ${size[1]} ${size[2]}"` : "",
+  ].join("");
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg.replace("<svg", "<svg" + attrs))}`;
+}
+
 /** A name for the Devices list that says which device this is, from the browser's user agent. */
 export function defaultDeviceName(userAgent: string, maxTouchPoints = 0): string {
   if (/iPhone/.test(userAgent)) return "iPhone";

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { ApiError, api, errorText } from "../api";
 import { useNow } from "../hooks";
+import { qrImageUrl } from "../pairing";
 import { timeLeft } from "../views/Approval";
 
 /** POST /api/pairing-codes: a one-time code, its link and QR (null without a public URL). */
@@ -15,10 +16,6 @@ const REFUSED: Record<number, string> = {
   401: "Only a paired device or the computer running Observatory can make pairing codes: run `observatory pair` there.",
   403: "This browser may not make pairing codes (reload the page; if it stays, run `observatory pair` on the computer).",
 };
-
-function svgDataUrl(svg: string): string {
-  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
-}
 
 /** "Pair a phone": shows a fresh code as a QR and as text, with its countdown; `onDone` when closed. */
 export function PairPhone({ onDone }: { onDone: () => void }) {
@@ -50,7 +47,7 @@ export function PairPhone({ onDone }: { onDone: () => void }) {
       {made && (
         <div className="pairing-code" role="group" aria-label="Pairing code">
           {left && made.qr_svg && made.url && (
-            <img src={svgDataUrl(made.qr_svg)} alt={`QR code that opens ${made.url}`} />
+            <img src={qrImageUrl(made.qr_svg)} alt={`QR code that opens ${made.url}`} />
           )}
           <p className="pairing-code-text" aria-label={`Code ${made.code.split("").join(" ")}`}>
             {made.code}

@@ -36,7 +36,8 @@ function DeviceRow({ device, now, onRevoke }: { device: Device; now: number; onR
         {device.current && <span className="badge">This device</span>}
         <div className="device-meta">
           {device.kind === "local" ? "Browser on the computer running Observatory · " : ""}
-          Paired {new Date(device.created_at).toLocaleDateString()} · Last seen {ago(device.last_used_at, now)}
+          Paired {new Date(device.created_at).toLocaleDateString()} ·{" "}
+          {device.current ? "In use now" : `Last seen ${ago(device.last_used_at, now)}`}
         </div>
       </div>
       <button type="button" className="danger" aria-label={`Revoke ${device.name}`} onClick={() => onRevoke(device)}>
