@@ -6,13 +6,16 @@ needs the device cookie that pairing sets; the codes come from the real `observa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
-from tests.e2e.conftest import new_phone_context, post_hooks, screenshot
+from tests.e2e.conftest import new_phone_context, post_hooks, screenshot, wait_for
+from tests.e2e.test_away_pwa import PERMISSION, away_on, hold
 from tests.integration.remote_harness import Listeners, cli, new_code, pair, start_listeners
 
 PUBLIC_URL = "https://observatory.example.test"  # what the QR links to; this test's phone uses the remote port
@@ -20,7 +23,8 @@ PUBLIC_URL = "https://observatory.example.test"  # what the QR links to; this te
 
 @pytest.fixture
 def listeners(tmp_path: Path) -> Iterator[Listeners]:
-    srv = start_listeners(tmp_path / "data", env={"OBSERVATORY_REMOTE_PUBLIC_URL": PUBLIC_URL})
+    srv = start_listeners(tmp_path / "data", env={"OBSERVATORY_REMOTE_PUBLIC_URL": PUBLIC_URL,
+                                                  "OBSERVATORY_REMOTE_PAIR_ATTEMPTS": "3"})
     yield srv
     srv.server.stop()
 
@@ -126,3 +130,36 @@ def test_settings_lists_devices_pairs_a_phone_and_revoking_this_device_unpairs_i
     expect(page.get_by_text("This device is not paired")).to_be_visible()
     expect(page.get_by_role("link", name="Pair this device")).to_have_attribute("href", "/pair")
     assert "Ana's iPhone" not in cli(listeners.data_dir, "devices").stdout
+
+
+def test_too_many_wrong_codes_show_the_wait(listeners: Listeners, iphone: BrowserContext):
+    for _ in range(3):  # someone guessing from the same address as this phone
+        assert pair(listeners.remote, "WRONG-CODE").status_code == 403
+    page = open_pairing(iphone, listeners, f"?code={new_code(listeners.data_dir)}")
+    page.get_by_role("button", name="Pair this device").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        re.compile(r"Too many wrong codes were tried from this network\. Wait (10 min|9 min \d+ s), then try again\."))
+    expect(page.get_by_role("button", name="Try again in")).to_be_disabled()
+
+
+def test_a_phone_paired_over_the_remote_listener_sees_approvals_live(listeners: Listeners, iphone: BrowserContext):
+    token = away_on(listeners.server)
+    sid = post_hooks(listeners.server, "interactive-permission", until="PreToolUse")
+    page = open_pairing(iphone, listeners)
+    page.get_by_label("Pairing code").fill(new_code(listeners.data_dir))
+    pair_in_page(page, listeners, "Ana's iPhone")
+    page.goto(f"{listeners.remote}/s/{sid}")
+    expect(page.locator(".conn-open")).to_be_visible()
+    card = page.locator(".approval")
+    expect(card).to_have_count(0)
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(hold, listeners.server, PERMISSION)
+        expect(card).to_contain_text("asks to use Bash")  # pushed over /api/live: the card no longer polls
+        pending = wait_for(lambda: listeners.server.get("/api/approvals")["pending"], what="the held request")
+        status, body, _ = listeners.server.post(f"/api/approvals/{pending[0]['id']}",
+                                                {"decision": "deny", "message": "not from here"},
+                                                {"Authorization": f"Bearer {token}"})
+        assert status == 200, body
+        assert held.result(timeout=10)["hookSpecificOutput"]["decision"]["behavior"] == "deny"
+    expect(card).to_have_count(0)
+    expect(page.locator(".approval-result")).to_contain_text("Denied: the agent was told and will not run it. (by token)")

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { ApiError, api, errorText } from "../api";
 import { useNow } from "../hooks";
+import { Feedback } from "./Feedback";
 import { qrImageUrl } from "../pairing";
 import { timeLeft } from "../views/Approval";
 
@@ -76,11 +77,7 @@ export function PairPhone({ onDone }: { onDone: () => void }) {
           {made ? "Make a new code" : "Pair a phone"}
         </button>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Feedback error={error} />
     </>
   );
 }

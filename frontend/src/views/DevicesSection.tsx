@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api, config, errorText } from "../api";
 import { Dialog } from "../components/Dialog";
+import { Feedback } from "../components/Feedback";
 import { Link } from "../components/Link";
 import { PairPhone } from "../components/PairPhone";
 import { ago } from "../format";
@@ -81,14 +82,8 @@ export function DevicesSection() {
   if ("refused" in loaded)
     return (
       <>
-        {message && <p role="status">{message}</p>}
-        {loaded.refused === 401 ? (
-          <NotPaired />
-        ) : (
-          <p role="alert" className="error">
-            {loaded.error}
-          </p>
-        )}
+        <Feedback message={message} error={null} />
+        {loaded.refused === 401 ? <NotPaired /> : <Feedback error={loaded.error} />}
       </>
     );
   return (
@@ -102,14 +97,7 @@ export function DevicesSection() {
       ) : (
         <p className="note">No device is paired yet.</p>
       )}
-      <p role="status" className="muted">
-        {message}
-      </p>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Feedback message={message} error={error} />
       {config.csrfToken ? (
         <PairPhone onDone={() => void load()} />
       ) : (

@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { config, url } from "../api";
+import { Feedback } from "../components/Feedback";
 import { useNow } from "../hooks";
 import { codeProblem, defaultDeviceName, displayCode, normaliseCode, pairDevice, waitText } from "../pairing";
 import "./pairing.css";
@@ -87,11 +88,7 @@ export function PairView({ code: fromLink }: { code: string | null }) {
           {busy ? "Pairing…" : waitS > 0 ? `Try again in ${waitText(waitS)}` : "Pair this device"}
         </button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Feedback error={error} />
     </section>
   );
 }

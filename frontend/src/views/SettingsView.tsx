@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, errorText } from "../api";
 import { AwaySwitch } from "../components/AwaySwitch";
+import { Feedback } from "../components/Feedback";
 import { useApi } from "../hooks";
 import { currentSubscription, pushSupport, subscribePush, unsubscribePush } from "../push";
 import { alertKindLabel } from "./AlertsView";
@@ -92,14 +93,7 @@ function Notifications({ kinds }: { kinds: string[] }) {
           Send test notification
         </button>
       </div>
-      <p role="status" className="muted">
-        {message}
-      </p>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Feedback message={message} error={error} />
     </>
   );
 }
