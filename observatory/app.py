@@ -22,6 +22,7 @@ from observatory.bus import Bus
 from observatory.config import Settings
 from observatory.control import api as control_api
 from observatory.ingest import hooks, otlp
+from observatory.ingest.fastpath import IngestFastPath
 from observatory.pipeline import Pipeline
 from observatory.sessions import Sessions
 from observatory.store import Store
@@ -93,8 +94,10 @@ def create_app(settings: Settings) -> Starlette:
                 await saved
             await obs.store.close()
 
-    app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[Middleware(GZipMiddleware, minimum_size=1024),
-                                                                      Middleware(LocalBrowserPairing)])
+    app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[
+        Middleware(IngestFastPath, routes=[*hooks.routes, *otlp.routes]),
+        Middleware(GZipMiddleware, minimum_size=1024),
+        Middleware(LocalBrowserPairing)])
     app.state.obs = obs
     return app
 

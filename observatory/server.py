@@ -38,10 +38,12 @@ class RemoteServer(uvicorn.Server):
 
 def _config(app: Starlette, port: int, log_level: str, lifespan: str) -> uvicorn.Config:
     """No per-message deflate on WebSockets: every live client gets the same frames, and
-    compressing them once per client was a third of the server's CPU with 50 clients."""
+    compressing them once per client was a third of the server's CPU with 50 clients.
+    No proxy headers: nothing local should pick its client address by X-Forwarded-For, and
+    behind the tunnel the visitor's address is Cf-Connecting-IP (auth.guard.client_address)."""
     return uvicorn.Config(app, host=app.state.obs.settings.host, port=port, log_level=log_level,
                           access_log=False, lifespan=lifespan, ws_ping_interval=20, ws_ping_timeout=20,
-                          ws_per_message_deflate=False, timeout_graceful_shutdown=3)
+                          ws_per_message_deflate=False, proxy_headers=False, timeout_graceful_shutdown=3)
 
 
 async def _start(server: uvicorn.Server) -> asyncio.Task | None:

@@ -93,11 +93,11 @@ def any_value(v: AnyValue) -> Any:
 
 
 def attrs(kvs: Any) -> Attrs:
-    """Key/values → dict. Strings are most attributes, so they skip the general dispatch."""
+    """Key/values → dict. Strings are most attributes, so a non-empty one skips the dispatch."""
     out: Attrs = {}
     for kv in kvs:
         v = kv.value
-        out[kv.key] = v.string_value if v.WhichOneof("value") == "string_value" else any_value(v)
+        out[kv.key] = v.string_value or any_value(v)
     return out
 
 

@@ -117,6 +117,18 @@ def test_bad_input_gets_clear_4xx(server):
     assert "→ 415" in "".join(server.output) or server.proc.poll() is None
 
 
+
+def test_ingest_paths_answer_wrong_methods_and_unknown_paths_like_any_route(server):
+    """Ingest takes a short way past the browser middleware; what it does not route still gets
+    the usual answers, and the server keeps serving."""
+    assert server.post("/hooks/claude", b"", method="GET")[0] == 405
+    assert server.post("/v1/logs", b"", method="PUT")[0] == 405
+    assert server.post("/hooks/claude/extra/part", b"{}")[0] == 404
+    assert server.post("/v1/nosuchsignal", OK_LOGS, PROTOBUF)[0] == 404
+    status, out, headers = server.post("/hooks/claude", {"session_id": "fp-1", "hook_event_name": "SessionStart"})
+    assert status == 200 and json.loads(out)["events"] == 1 and "set-cookie" not in {k.lower() for k in headers}
+    assert server.get("/api/sessions/fp-1")["id"] == "fp-1"
+
 def post_oversized(url: str, body: bytes) -> int:
     """The server may answer 413 before the client has sent everything: read the answer anyway."""
     import http.client
