@@ -10,8 +10,10 @@
  *   a session update older than the one held for that session is dropped;
  * - lost connections are retried with exponential backoff and jitter; silence longer than
  *   idleTimeoutMs (heartbeats come every 20 s) counts as a lost connection;
- * - updates are applied at once but published in batches (one per batchMs) so a burst of
- *   messages costs one render.
+ * - updates are applied at once to a working state, which is published (what getSnapshot returns)
+ *   and notified in batches, one per batchMs: a burst of messages costs one render, and what React
+ *   renders does not change under it mid-render (only a connection change is readable at once).
+ *   Between two publications the sessions record is copied once, not once per message.
  */
 import { mergeApproval, type ApprovalsById } from "./approvals";
 import type { Alert, ApprovalRequest, ObsEvent, ServerMessage, Session } from "./types";
@@ -127,6 +129,12 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
   };
   const cached = readCache();
   if (cached) state = { ...state, sessions: cached.sessions, fromCache: true, savedAt: cached.savedAt };
+  /** The state last handed to subscribers; `state` runs ahead of it until the next flush. */
+  let published = state;
+  /** state.sessions is a copy made since the last flush, not yet published: it may be written in place. */
+  let sessionsCopied = false;
+  /** The state subscribers were last told about. */
+  let notified = state;
 
   const listeners = new Set<() => void>();
   const sessionSeq = new Map<string, number>();
@@ -167,9 +175,16 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
     for (const l of listeners) l();
   }
 
+  /** Connection changes are rare and readable at once; subscribers hear of every change with the next batch. */
   function set(patch: Partial<LiveState>) {
     state = { ...state, ...patch };
+    if ("connection" in patch) publish();
     scheduleFlush();
+  }
+
+  function publish() {
+    published = state;
+    sessionsCopied = false;
   }
 
   function scheduleFlush() {
@@ -187,6 +202,9 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
       pendingEvents.clear();
       state = { ...state, timelines };
     }
+    publish();
+    if (notified === published) return;
+    notified = published;
     emit();
   }
 
@@ -202,7 +220,10 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
   function applySession(session: Session, seq: number) {
     if (seq < (sessionSeq.get(session.id) ?? -Infinity)) return;
     sessionSeq.set(session.id, seq);
-    set({ sessions: { ...state.sessions, [session.id]: session } });
+    const sessions = sessionsCopied ? (state.sessions as Record<string, Session>) : { ...state.sessions };
+    sessionsCopied = true;
+    sessions[session.id] = session;
+    set({ sessions });
     saveCache(false);
   }
 
@@ -219,6 +240,7 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
         // The snapshot is authoritative, also about where the event stream stands.
         lastEventSeq = seq;
         synced = true;
+        sessionsCopied = true;
         set({ sessions, seq: msg.seq, fromCache: false, savedAt: null });
         saveCache(true);
         // A snapshot means events may have been skipped: fill the watched timelines' gaps.
@@ -257,9 +279,12 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
     }
   }
 
+  /** Newest first; O(alerts), not a sort per message (hundreds of sessions raise and resolve alerts in bursts). */
   function upsertAlert(alert: Alert) {
-    const others = state.alerts.filter((a) => a.id !== alert.id);
-    const alerts = [alert, ...others].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    const alerts = state.alerts.filter((a) => a.id !== alert.id);
+    let at = 0;
+    while (at < alerts.length && alerts[at].created_at > alert.created_at) at++;
+    alerts.splice(at, 0, alert);
     set({ alerts });
   }
 
@@ -369,7 +394,7 @@ export function createLiveStore(opts: StoreOptions): LiveStore {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    getSnapshot: () => state,
+    getSnapshot: () => published,
     start() {
       if (running) return;
       running = true;

@@ -7,12 +7,12 @@ import struct
 import urllib.request
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from conftest import FIXTURES, fixture_hooks
 from replay import replay
 
-from .conftest import ARTIFACTS, shell_config, new_phone_context, open_app, post_hooks, post_many, screenshot, sw_activated, wait_for
+from .conftest import ARTIFACTS, PHONE_VIEWPORT, shell_config, new_phone_context, open_app, post_hooks, post_many, screenshot, sw_activated, wait_for
 
 
 def test_sessions_list_shows_cards_most_urgent_first(web, phone: BrowserContext) -> None:
@@ -221,6 +221,63 @@ def test_timeline_of_10000_events_is_windowed_and_scrolls_smoothly(web, phone: B
     long_tasks = page.evaluate("window.__long")
     (ARTIFACTS / "timeline-scroll-longtasks.json").write_text(json.dumps(long_tasks))
     assert max(long_tasks, default=0) < 250, long_tasks
+
+
+def assert_scrolls_through(page: Page, sessions: set[str]) -> None:
+    """Scrolled down half a screen at a time, the windowed active list shows every session once, in its place,
+    with never more than a few screens of cards mounted, and ends with the last one on screen."""
+    seen, most = page.evaluate("""async () => {
+        const seen = {};
+        let most = 0;
+        for (let y = 0; ; y += innerHeight / 2) {
+            scrollTo(0, y);
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            const items = document.querySelectorAll(".cards[aria-label='Active sessions'] > li");
+            most = Math.max(most, items.length);
+            for (const li of items) seen[li.getAttribute('aria-posinset')] = li.querySelector('a').getAttribute('href');
+            if (scrollY + innerHeight >= document.documentElement.scrollHeight - 1) return [seen, most];
+        }
+    }""")
+    assert sorted(map(int, seen)) == list(range(1, len(sessions) + 1))
+    assert set(seen.values()) == sessions
+    assert most < 40, most
+    expect(page.locator(f".cards li[aria-posinset='{len(sessions)}']")).to_be_in_viewport()
+
+
+def test_sessions_list_of_200_is_windowed_and_every_session_is_reachable(web, phone: BrowserContext) -> None:
+    post_many(web, "/hooks/claude", [{"session_id": f"w{i:03d}", "hook_event_name": "SessionStart",
+                                      "cwd": f"/work/project-{i:03d}", "source": "startup"} for i in range(200)])
+    waiting = post_hooks(web, "interactive-permission", until="PermissionRequest")
+    page = open_app(phone, web)
+    cards = page.locator(".cards[aria-label='Active sessions'] > li")
+    expect(cards.first.locator("a")).to_have_attribute("href", f"/s/{waiting}")  # most urgent first
+    expect(cards.first).to_have_attribute("aria-setsize", "201")
+    expect(cards.first).to_have_attribute("aria-posinset", "1")
+    assert cards.count() < 30  # a phone shows ~5 cards; the rest are not mounted
+    everyone = {f"/s/{waiting}"} | {f"/s/w{i:03d}" for i in range(200)}
+    assert_scrolls_through(page, everyone)
+    # The same on a desktop-sized window, where the cards flow into a grid of columns.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.evaluate("scrollTo(0, 0)")
+    assert_scrolls_through(page, everyone)
+    page.set_viewport_size(PHONE_VIEWPORT)
+    # Keyboard: Tab walks the cards in list order past the first window, Shift+Tab walks back.
+    page.evaluate("scrollTo(0, 0)")
+    cards.first.locator("a").focus()
+    focused = "document.activeElement.closest('li')?.getAttribute('aria-posinset')"
+    for _ in range(40):
+        page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "41"
+    for _ in range(40):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate(focused) == "1"
+    # Filters still apply to the whole list, not just the mounted part.
+    page.get_by_label("Status").select_option("needs_you")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_have_attribute("aria-setsize", "1")
+    page.get_by_label("Status").select_option("all")
+    expect(cards.first).to_have_attribute("aria-setsize", "201")
+    assert page.js_errors == []
 
 
 def test_costs_chart_and_table_from_real_usage(web, phone: BrowserContext) -> None:

@@ -9,11 +9,22 @@ function title(s: Session): string {
   return s.project || shortPath(s.cwd) || s.id.slice(0, 8);
 }
 
-export const SessionCard = memo(function SessionCard({ session: s, now }: { session: Session; now: number }) {
+/** One session as a list item; `position` (1-based) and `total` place it in the whole list when only part is mounted. */
+export const SessionCard = memo(function SessionCard({
+  session: s,
+  now,
+  position,
+  total,
+}: {
+  session: Session;
+  now: number;
+  position: number;
+  total: number;
+}) {
   const t = s.tokens;
-  const total = t ? t.input + t.output + t.cache_read + t.cache_write + t.reasoning : 0;
+  const used = t ? t.input + t.output + t.cache_read + t.cache_write + t.reasoning : 0;
   return (
-    <li className={`card tone-${STATUS[s.status]?.tone ?? "working"}`}>
+    <li className={`card tone-${STATUS[s.status]?.tone ?? "working"}`} aria-setsize={total} aria-posinset={position}>
       <Link to={`/s/${encodeURIComponent(s.id)}`} className="card-link">
         <div className="card-top">
           <span className="card-title">{title(s)}</span>
@@ -33,7 +44,7 @@ export const SessionCard = memo(function SessionCard({ session: s, now }: { sess
         <div className="card-stats">
           <span>Last activity {ago(s.last_activity_at, now)}</span>
           <span>
-            {tokens(total)} tokens · {usd(s.cost_usd)}
+            {tokens(used)} tokens · {usd(s.cost_usd)}
           </span>
         </div>
       </Link>

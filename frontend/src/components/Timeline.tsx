@@ -1,6 +1,9 @@
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { memo, useLayoutEffect, useRef } from "react";
 import { clock, eventTime, tokens, usd } from "../format";
 import type { ObsEvent } from "../types";
+import { useWindow } from "../windowing";
+
+export { visibleRange } from "../windowing";
 
 /** Fixed row height: windowing by hand needs no measuring, so 10,000 rows cost ~30 DOM nodes. */
 export const ROW = 64;
@@ -35,13 +38,6 @@ export function preview(ev: ObsEvent): string {
   }
   const keys = Object.keys(d);
   return keys.length ? JSON.stringify(d).slice(0, 200) : "";
-}
-
-/** Which rows (in display order) are within the viewport, given the list's top in viewport pixels. */
-export function visibleRange(listTop: number, viewportHeight: number, count: number, row = ROW, overscan = OVERSCAN) {
-  const first = Math.floor(Math.max(0, -listTop) / row);
-  const last = Math.ceil(Math.max(0, viewportHeight - listTop) / row);
-  return { start: Math.max(0, Math.min(count, first) - overscan), end: Math.min(count, last + overscan) };
 }
 
 function isError(ev: ObsEvent): boolean {
@@ -86,42 +82,17 @@ const Row = memo(function Row({ ev, index, total, onOpen }: { ev: ObsEvent; inde
 export function Timeline({ events, onOpen }: { events: readonly ObsEvent[]; onOpen: (ev: ObsEvent) => void }) {
   const ref = useRef<HTMLOListElement>(null);
   const count = events.length;
-  const [range, setRange] = useState({ start: 0, end: Math.min(count, 40) });
-
-  const measure = useCallback(() => {
-    const el = ref.current;
-    if (!el) return;
-    const next = visibleRange(el.getBoundingClientRect().top, innerHeight, count);
-    setRange((r) => (r.start === next.start && r.end === next.end ? r : next));
-  }, [count]);
 
   // New events are added at the top: when the reader has scrolled into the list, keep what they read in place.
+  // (Declared before the window's own layout effect, so the window is measured after this scroll.)
   const shownCount = useRef(count);
   useLayoutEffect(() => {
     const added = count - shownCount.current;
     shownCount.current = count;
     const el = ref.current;
     if (added > 0 && el && el.getBoundingClientRect().top < 0) scrollBy(0, added * ROW);
-    measure();
-  }, [count, measure]);
-
-  useEffect(() => {
-    let frame = 0;
-    const onScroll = () => {
-      if (!frame)
-        frame = requestAnimationFrame(() => {
-          frame = 0;
-          measure();
-        });
-    };
-    addEventListener("scroll", onScroll, { passive: true });
-    addEventListener("resize", onScroll);
-    return () => {
-      cancelAnimationFrame(frame);
-      removeEventListener("scroll", onScroll);
-      removeEventListener("resize", onScroll);
-    };
-  }, [measure]);
+  }, [count]);
+  const range = useWindow(ref, { rows: count, rowHeight: ROW, overscan: OVERSCAN });
 
   const rows = [];
   for (let i = range.start; i < range.end; i++) {
@@ -129,7 +100,13 @@ export function Timeline({ events, onOpen }: { events: readonly ObsEvent[]; onOp
     rows.push(<Row key={ev.seq} ev={ev} index={i} total={count} onOpen={onOpen} />);
   }
   return (
-    <ol ref={ref} className="timeline" style={{ height: count * ROW }} aria-label={`Timeline, ${count} events, newest first`}>
+    <ol
+      ref={ref}
+      className="timeline"
+      style={{ height: count * ROW }}
+      aria-label={`Timeline, ${count} events, newest first`}
+      onFocus={range.onFocus}
+    >
       {rows}
     </ol>
   );
