@@ -27,6 +27,7 @@ class Message:
     type: str  # "event" | "session" | "alert" | other feature-defined types
     obj: Any
     seq: int = 0
+    n: int = 0  # publish order on the bus, set by Bus.publish
     _text: str | None = field(default=None, repr=False)
 
     @property
@@ -76,6 +77,7 @@ class Bus:
     def __init__(self) -> None:
         self._subs: list[Subscription] = []
         self.seq = 0  # the latest event seq published
+        self.published = 0  # messages published so far (Message.n of the latest)
 
     def subscribe(self, maxsize: int = 10000) -> Subscription:
         sub = Subscription(self, maxsize)
@@ -91,6 +93,8 @@ class Bus:
         return len(self._subs)
 
     def publish(self, msg: Message) -> None:
+        self.published += 1
+        msg.n = self.published
         if msg.type == "event":
             self.seq = max(self.seq, msg.seq)
         for sub in self._subs:

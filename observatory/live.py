@@ -1,9 +1,9 @@
-"""WS /api/live: snapshot or resume, then deltas from the bus.
+"""WS /api/live: snapshot or resume, then deltas from the bus (through the fanout).
 
-Resume without gaps or duplicates: subscribe to the bus first, then replay stored events
-after the client's seq up to what the bus has published, then drain the subscription
-skipping anything already replayed. A slow client's queue is bounded: on overflow it gets
-a fresh snapshot, never an unbounded buffer.
+Resume without gaps or duplicates: join the fanout first, then replay stored events after
+the client's seq up to what the bus has published, then send the fanout's frames skipping
+anything already replayed. A slow client's queue is bounded: on overflow it gets a fresh
+snapshot, never an unbounded buffer.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from observatory.bus import Message, Subscription
+from observatory.bus import Message
+from observatory.fanout import Fanout, LiveClient
 from observatory.store import events as sql
 
 log = logging.getLogger("observatory.live")
@@ -24,8 +26,7 @@ log = logging.getLogger("observatory.live")
 HEARTBEAT_S = 20.0
 RESUME_WAIT_S = 5.0
 MAX_REPLAY = 5000
-MAX_BATCH = 500
-COALESCE_S = 0.005
+REPLAY_ROUNDS = 5
 
 
 def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
@@ -42,29 +43,39 @@ def _dumps(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), default=str)
 
 
-async def _send_snapshot(ws: WebSocket, obs) -> int:  # noqa: ANN001
+async def _send_snapshot(ws: WebSocket, obs, client: LiveClient) -> int:  # noqa: ANN001
+    """Current sessions; the client then skips every message published before (all in it)."""
     seq = obs.bus.seq
     sessions = [s.to_api() for s in obs.sessions.ordered()]
+    client.joined_n = obs.bus.published
     await ws.send_text(_dumps({"type": "snapshot", "sessions": sessions, "seq": seq}))
     return seq
 
 
-async def _replay(ws: WebSocket, obs, after: int) -> int | None:  # noqa: ANN001
-    """Send stored events after `after`; None when too many (the caller snapshots instead)."""
-    upto = obs.bus.seq
-    if after > upto:
-        return None  # the client knows a future we never had (e.g. another database)
-    if upto - after > MAX_REPLAY:
-        return None
-    events = await obs.store.read(sql.events_after, after, upto, MAX_REPLAY + 1)
-    touched = {}
-    for ev in events:
-        await ws.send_text(Message("event", ev, ev.seq).text)
-        touched[ev.session_id] = ev.seq
-    for sid, seq in touched.items():
-        session = obs.sessions.get(sid)
-        if session is not None:
-            await ws.send_text(Message("session", session, seq).text)
+async def _replay(ws: WebSocket, obs, client: LiveClient, after: int) -> int | None:  # noqa: ANN001
+    """Send stored events after `after`, then the touched sessions as they are now; None when
+    too many (the caller snapshots instead).
+
+    Reads until it has caught up with the bus, so what it sends covers every message
+    published before it: the client skips those in the fanout's frames.
+    """
+    events = []
+    upto = after
+    rounds = 0
+    while upto != obs.bus.seq:
+        target = obs.bus.seq
+        rounds += 1
+        if after > target or target - after > MAX_REPLAY or rounds > REPLAY_ROUNDS:
+            return None  # a future we never had (another database), too far behind, or racing
+        events += await obs.store.read(sql.events_after, upto, target, MAX_REPLAY + 1)
+        upto = target
+    texts = [Message("event", ev, ev.seq).text for ev in events]
+    touched = {ev.session_id: ev.seq for ev in events}
+    sessions = ((obs.sessions.get(sid), seq) for sid, seq in touched.items())
+    texts += [Message("session", s, seq).text for s, seq in sessions if s is not None]
+    client.joined_n = obs.bus.published
+    for text in texts:
+        await ws.send_text(text)
     return upto
 
 
@@ -77,39 +88,23 @@ async def _resume_request(ws: WebSocket) -> int | None:
     return value if isinstance(value, int) and value >= 0 else None
 
 
-def batch_frame(texts: list[str]) -> str:
-    """Messages already queued go out as one frame: {"type":"batch","messages":[...]}.
-
-    Under load (many events, many clients) a frame per message costs more than the
-    messages themselves; a client unpacks a batch and handles each message in order.
-    """
-    return texts[0] if len(texts) == 1 else '{"type":"batch","messages":[' + ",".join(texts) + "]}"
-
-
-async def _stream(ws: WebSocket, obs, sub: Subscription, sent_upto: int) -> None:  # noqa: ANN001
+async def _stream(ws: WebSocket, obs, client: LiveClient, sent_upto: int) -> None:  # noqa: ANN001
     while True:
         try:
-            first = await asyncio.wait_for(sub.get(), HEARTBEAT_S)
+            await asyncio.wait_for(client.ready.wait(), HEARTBEAT_S)
         except asyncio.TimeoutError:
             await ws.send_text('{"type":"heartbeat"}')
             continue
-        await asyncio.sleep(COALESCE_S)  # let a burst gather: one frame instead of one per message
-        texts = []
-        msg: Message | None = first
-        while msg is not None and len(texts) < MAX_BATCH:
-            if msg.type != "event" or msg.seq > sent_upto:
-                if msg.type == "event":
-                    sent_upto = msg.seq
-                texts.append(msg.text)
-            msg = sub.get_nowait()
-        if sub.overflowed:
-            sub.overflowed = False
-            while sub.get_nowait() is not None:
-                pass
-            sent_upto = await _send_snapshot(ws, obs)
+        frames = client.take()
+        if client.overflowed:
+            client.overflowed = False
+            sent_upto = await _send_snapshot(ws, obs, client)
             continue
-        if texts:
-            await ws.send_text(batch_frame(texts))
+        for frame in frames:
+            text = frame.text_for(client, sent_upto)
+            if text is not None:
+                await ws.send_text(text)
+            sent_upto = max(sent_upto, frame.last_event_seq)
 
 
 async def _drain_client(ws: WebSocket) -> None:
@@ -125,15 +120,16 @@ async def live(ws: WebSocket) -> None:
         await ws.close(code=4403, reason="origin not allowed")
         return
     await ws.accept()
-    sub = obs.bus.subscribe(obs.settings.ws_queue_max)
+    fanout: Fanout = obs.services["fanout"]
+    client = fanout.join(obs.settings.ws_queue_max)
     obs.live_clients += 1
     try:
         resume = await _resume_request(ws)
-        sent_upto = await _replay(ws, obs, resume) if resume is not None else None
+        sent_upto = await _replay(ws, obs, client, resume) if resume is not None else None
         if sent_upto is None:
-            sent_upto = await _send_snapshot(ws, obs)
+            sent_upto = await _send_snapshot(ws, obs, client)
         reader = asyncio.create_task(_drain_client(ws))
-        writer = asyncio.create_task(_stream(ws, obs, sub, sent_upto))
+        writer = asyncio.create_task(_stream(ws, obs, client, sent_upto))
         done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
@@ -145,7 +141,16 @@ async def live(ws: WebSocket) -> None:
         pass
     finally:
         obs.live_clients -= 1
-        sub.close()
+        fanout.leave(client)
+
+
+async def start(obs: Any) -> None:
+    fanout = obs.services["fanout"] = Fanout(obs.bus)
+    fanout.start()
+
+
+async def stop(obs: Any) -> None:
+    await obs.services["fanout"].stop()
 
 
 routes = [WebSocketRoute("/api/live", live)]
