@@ -31,6 +31,14 @@ def batch_frame(texts: list[str]) -> str:
     return texts[0] if len(texts) == 1 else '{"type":"batch","messages":[' + ",".join(texts) + "]}"
 
 
+def latest_sessions_only(messages: list[Message]) -> list[Message]:
+    """Within one burst a session's snapshot supersedes its earlier ones: send the last."""
+    last = {m.obj.id: i for i, m in enumerate(messages) if m.type == "session"}
+    if len(last) == sum(1 for m in messages if m.type == "session"):
+        return messages
+    return [m for i, m in enumerate(messages) if m.type != "session" or last[m.obj.id] == i]
+
+
 class Frame:
     """A burst of bus messages; its text is built on first use and shared by every client."""
 
@@ -132,6 +140,6 @@ class Fanout:
                 for client in self.clients:
                     client.resync()
                 continue
-            frame = Frame(messages)
+            frame = Frame(latest_sessions_only(messages))
             for client in self.clients:
                 client.push(frame)

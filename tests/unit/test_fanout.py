@@ -4,7 +4,8 @@ import asyncio
 import json
 
 from observatory.bus import Bus, Message
-from observatory.fanout import Fanout, Frame, LiveClient
+from observatory.fanout import Fanout, Frame, LiveClient, latest_sessions_only
+from observatory.model import Session
 
 
 def event(seq: int) -> Message:
@@ -74,3 +75,10 @@ async def test_every_client_receives_each_burst_as_one_shared_frame():
         assert [f.last_event_seq for f in a.take()] == [6] and not b.frames
     finally:
         await fanout.stop()
+
+
+def test_a_burst_keeps_only_the_last_snapshot_of_each_session():
+    a1, b1, a2 = (Message("session", Session(id=sid, agent="claude"), seq) for sid, seq in (("a", 1), ("b", 2), ("a", 3)))
+    burst = [event(1), a1, event(2), b1, event(3), a2]
+    assert latest_sessions_only(burst) == [burst[0], burst[2], b1, burst[4], a2]
+    assert latest_sessions_only(burst[:4]) == burst[:4]
