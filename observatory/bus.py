@@ -101,14 +101,11 @@ class Bus:
             sub._put(msg)
 
 
-class Consumer:
-    """A task feeding every bus message to `handle`: how in-process services (the detector,
-    metrics) follow the bus. A failing message is logged and skipped, never fatal."""
+class Follower:
+    """A task that follows the bus through its own subscription; subclasses write `_run`."""
 
-    def __init__(self, bus: Bus, handle: Callable[[Message], Awaitable[None]], name: str,
-                 maxsize: int = 100_000) -> None:
+    def __init__(self, bus: Bus, name: str, maxsize: int = 100_000) -> None:
         self.bus = bus
-        self.handle = handle
         self.name = name
         self.maxsize = maxsize
         self._task: asyncio.Task | None = None
@@ -129,6 +126,19 @@ class Consumer:
                 await self._task
             self._sub.close()
             self._task = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Consumer(Follower):
+    """A task feeding every bus message to `handle`: how in-process services (the detector,
+    metrics) follow the bus. A failing message is logged and skipped, never fatal."""
+
+    def __init__(self, bus: Bus, handle: Callable[[Message], Awaitable[None]], name: str,
+                 maxsize: int = 100_000) -> None:
+        super().__init__(bus, name, maxsize)
+        self.handle = handle
 
     async def _run(self) -> None:
         while True:

@@ -10,11 +10,10 @@ in messages, and a client that falls behind is told to resynchronise (a fresh sn
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 
-from observatory.bus import Bus, Message
+from observatory.bus import Bus, Follower, Message
 
 log = logging.getLogger("observatory.live")
 
@@ -100,23 +99,10 @@ class LiveClient:
         return frames
 
 
-class Fanout:
+class Fanout(Follower):
     def __init__(self, bus: Bus) -> None:
-        self.bus = bus
+        super().__init__(bus, "live fanout", HUB_QUEUE_MAX)
         self.clients: set[LiveClient] = set()
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._sub = self.bus.subscribe(HUB_QUEUE_MAX)
-        self._task = asyncio.create_task(self._run(), name="live fanout")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._sub.close()
-            self._task = None
 
     def join(self, max_messages: int) -> LiveClient:
         """Register before replaying or snapshotting, so nothing published after is missed."""
