@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psutil
+
 from common import LOADGEN, emit, start_server
 
 SCENARIOS = [
@@ -32,14 +34,20 @@ def run(label: str, args: list[str], target: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "data")
         try:
+            cpu = psutil.Process(server.proc.pid)
+            before = cpu.cpu_times()
             out = subprocess.run([sys.executable, str(LOADGEN), "--url", server.url, "--label", label,
                                   "--max-seconds", "60", *args], capture_output=True, text=True, check=True)
             result = json.loads(out.stdout.strip().splitlines()[-1])
+            after = cpu.cpu_times()
             stored = server.get("/api/health")["ingested"]
         finally:
             server.stop()
+    # Server CPU per record: steadier than records/s on a shared 2-core machine (it includes warm-up).
+    used_s = (after.user + after.system) - (before.user + before.system)
     result.update({"scenario": label, "target": target, "events_stored": sum(
-        v for k, v in stored.items() if k != "rejected_requests")})
+        v for k, v in stored.items() if k != "rejected_requests"),
+        "server_cpu_us_per_record": round(used_s * 1e6 / max(1, result["records_ok"]), 1)})
     return result
 
 
