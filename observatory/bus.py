@@ -27,7 +27,7 @@ class Message:
     type: str  # "event" | "session" | "alert" | other feature-defined types
     obj: Any
     seq: int = 0
-    n: int = 0  # publish order on the bus, set by Bus.publish
+    n: int = 0  # publish order on the bus, set by Bus.publish (0: not from the bus, e.g. a heartbeat)
     _text: str | None = field(default=None, repr=False)
 
     @property

@@ -77,6 +77,7 @@ class Settings:
     max_body_mb: float = 16
     writer_queue_max: int = 20000
     ws_queue_max: int = 1000
+    ws_heartbeat_s: float = 20.0
     allowed_origins: list[str] = field(default_factory=list)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     push: PushSettings = field(default_factory=PushSettings)
@@ -104,6 +105,7 @@ DEFAULT_CONFIG_TEXT = """\
 # port = 4318                  # the OTLP/HTTP default, so agents need no path config
 # remote_port = 0              # 0 = no remote listener (what a tunnel points at); -1 = any free port
 # max_body_mb = 16             # request body limit, checked after decompression too
+# ws_heartbeat_s = 20.0        # live stream: a heartbeat after this long without messages
 
 [alerts]
 # stall_thinking_s = 180       # thinking with no progress -> stall

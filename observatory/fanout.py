@@ -61,7 +61,7 @@ class Frame:
                 self._text = batch_frame([m.text for m in self.messages])
             return self._text
         texts = [m.text for m in self.messages
-                 if m.n > client.joined_n and (m.type != "event" or m.seq > sent_upto)]
+                 if (m.n == 0 or m.n > client.joined_n) and (m.type != "event" or m.seq > sent_upto)]
         return batch_frame(texts) if texts else None
 
 
@@ -100,8 +100,9 @@ class LiveClient:
 
 
 class Fanout(Follower):
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, heartbeat_s: float) -> None:
         super().__init__(bus, "live fanout", HUB_QUEUE_MAX)
+        self.heartbeat_s = heartbeat_s
         self.clients: set[LiveClient] = set()
 
     def join(self, max_messages: int) -> LiveClient:
@@ -114,8 +115,15 @@ class Fanout(Follower):
         self.clients.discard(client)
 
     async def _run(self) -> None:
+        """Bursts become frames; a quiet bus becomes a heartbeat frame, one timer for all."""
         while True:
-            first = await self._sub.get()
+            try:
+                first = await asyncio.wait_for(self._sub.get(), self.heartbeat_s)
+            except asyncio.TimeoutError:
+                heartbeat = Frame([Message("heartbeat", None)])
+                for client in self.clients:
+                    client.push(heartbeat)
+                continue
             await asyncio.sleep(COALESCE_S)
             messages = [first]
             while len(messages) < MAX_BATCH and (msg := self._sub.get_nowait()) is not None:

@@ -23,7 +23,6 @@ from observatory.store import events as sql
 
 log = logging.getLogger("observatory.live")
 
-HEARTBEAT_S = 20.0
 RESUME_WAIT_S = 5.0
 MAX_REPLAY = 5000
 REPLAY_ROUNDS = 5
@@ -90,11 +89,7 @@ async def _resume_request(ws: WebSocket) -> int | None:
 
 async def _stream(ws: WebSocket, obs, client: LiveClient, sent_upto: int) -> None:  # noqa: ANN001
     while True:
-        try:
-            await asyncio.wait_for(client.ready.wait(), HEARTBEAT_S)
-        except asyncio.TimeoutError:
-            await ws.send_text('{"type":"heartbeat"}')
-            continue
+        await client.ready.wait()
         frames = client.take()
         if client.overflowed:
             client.overflowed = False
@@ -145,7 +140,7 @@ async def live(ws: WebSocket) -> None:
 
 
 async def start(obs: Any) -> None:
-    fanout = obs.services["fanout"] = Fanout(obs.bus)
+    fanout = obs.services["fanout"] = Fanout(obs.bus, obs.settings.ws_heartbeat_s)
     fanout.start()
 
 

@@ -10,6 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from conftest import fixture_hooks
+from serverproc import start_server
 
 
 def ws_url(server) -> str:
@@ -111,3 +112,18 @@ async def test_many_clients_all_receive_each_event(server):
     finally:
         for ws in clients:
             await ws.close()
+
+
+async def test_a_quiet_stream_carries_heartbeats(tmp_path):
+    srv = start_server(tmp_path / "data", env={"OBSERVATORY_WS_HEARTBEAT_S": "0.3"})
+    try:
+        async with connect(ws_url(srv)) as ws:
+            await ws.send(json.dumps({"resume": None}))
+            assert (await recv_json(ws))["type"] == "snapshot"
+            assert (await recv_json(ws, timeout=3))["type"] == "heartbeat"
+            assert (await recv_json(ws, timeout=3))["type"] == "heartbeat"
+            await asyncio.to_thread(post_hook, srv, fixture_hooks("ok-json")[0][1])
+            msgs = await recv_until(ws, lambda m: m["type"] == "event", timeout=3)
+            assert msgs[-1]["event"]["kind"] == "session_start"
+    finally:
+        srv.stop()

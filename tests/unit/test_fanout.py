@@ -58,7 +58,7 @@ def test_a_stuck_client_is_bounded_and_told_to_resync():
 
 async def test_every_client_receives_each_burst_as_one_shared_frame():
     bus = Bus()
-    fanout = Fanout(bus)
+    fanout = Fanout(bus, heartbeat_s=20)
     fanout.start()
     a, b = fanout.join(1000), fanout.join(1000)
     try:
@@ -82,3 +82,16 @@ def test_a_burst_keeps_only_the_last_snapshot_of_each_session():
     burst = [event(1), a1, event(2), b1, event(3), a2]
     assert latest_sessions_only(burst) == [burst[0], burst[2], b1, burst[4], a2]
     assert latest_sessions_only(burst[:4]) == burst[:4]
+
+
+async def test_a_quiet_bus_sends_every_client_a_heartbeat():
+    bus = Bus()
+    fanout = Fanout(bus, heartbeat_s=0.05)
+    fanout.start()
+    client = fanout.join(1000)
+    client.joined_n = 10  # e.g. right after a snapshot
+    try:
+        await asyncio.wait_for(client.ready.wait(), 2)
+        assert [f.text_for(client, 0) for f in client.take()] == ['{"type":"heartbeat"}']
+    finally:
+        await fanout.stop()
