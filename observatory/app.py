@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -62,6 +63,14 @@ FEATURES: list[ModuleType] = [
 ]
 
 
+def settle_heap() -> None:
+    """Freeze what start-up allocated (modules, routes, protobuf classes, restored sessions):
+    it lives as long as the process, and a full collection scanning it paused the event loop
+    for ~50 ms, a visible tail on live delivery."""
+    gc.collect()
+    gc.freeze()
+
+
 def all_routes() -> list[BaseRoute]:
     return [route for feature in FEATURES for route in getattr(feature, "routes", [])]
 
@@ -80,6 +89,7 @@ def create_app(settings: Settings) -> Starlette:
                 if hasattr(feature, "start"):
                     await feature.start(obs)
                     started.append(feature)
+            settle_heap()
             yield
         finally:
             for feature in reversed(started):
