@@ -41,8 +41,13 @@ class Observatory:
     bus: Bus
     pipeline: Pipeline
     metrics: Any = None
-    live_clients: int = 0
     services: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def live_clients(self) -> int:
+        """Open WS /api/live connections: the clients the live fanout serves."""
+        fanout = self.services.get("fanout")
+        return len(fanout.clients) if fanout is not None else 0
 
 
 def build(settings: Settings) -> Observatory:

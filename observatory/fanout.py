@@ -33,8 +33,6 @@ def batch_frame(texts: list[str]) -> str:
 def latest_sessions_only(messages: list[Message]) -> list[Message]:
     """Within one burst a session's snapshot supersedes its earlier ones: send the last."""
     last = {m.obj.id: i for i, m in enumerate(messages) if m.type == "session"}
-    if len(last) == sum(1 for m in messages if m.type == "session"):
-        return messages
     return [m for i, m in enumerate(messages) if m.type != "session" or last[m.obj.id] == i]
 
 
@@ -134,6 +132,8 @@ class Fanout(Follower):
                 for client in self.clients:
                     client.resync()
                 continue
+            if not self.clients:
+                continue  # nobody to encode for (e.g. pure ingest)
             frame = Frame(latest_sessions_only(messages))
             for client in self.clients:
                 client.push(frame)

@@ -117,7 +117,6 @@ async def live(ws: WebSocket) -> None:
     await ws.accept()
     fanout: Fanout = obs.services["fanout"]
     client = fanout.join(obs.settings.ws_queue_max)
-    obs.live_clients += 1
     try:
         resume = await _resume_request(ws)
         sent_upto = await _replay(ws, obs, client, resume) if resume is not None else None
@@ -135,7 +134,6 @@ async def live(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        obs.live_clients -= 1
         fanout.leave(client)
 
 
