@@ -7,7 +7,6 @@ Each command is a module-level function `cmd_<name>(args) -> int` plus its parse
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import re
@@ -51,8 +50,8 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from observatory.server import serve
-    return asyncio.run(serve(settings, log_level=args.log_level))
+    from observatory.server import run
+    return run(settings, log_level=args.log_level)
 
 
 # status ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.loops.auto import auto_loop_factory
 
 from observatory.app import create_app, create_remote_app
 from observatory.config import Settings
@@ -54,6 +55,14 @@ async def _start(server: uvicorn.Server) -> asyncio.Task | None:
             return None
         await asyncio.sleep(0.02)
     return task
+
+
+def run(settings: Settings, log_level: str = "info") -> int:
+    """Serve on uvloop when it is installed, as `uvicorn.run` would: embedding uvicorn
+    through `Server.serve` skips its loop set-up, and the default loop cost a sixth more
+    CPU per ingest request."""
+    with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
+        return runner.run(serve(settings, log_level))
 
 
 async def serve(settings: Settings, log_level: str = "info") -> int:

@@ -1,5 +1,7 @@
 """A slow subscriber never grows memory: it is marked overflowed and emptied."""
 
+import asyncio
+
 from observatory.bus import Bus, Message
 
 
@@ -19,3 +21,19 @@ def test_message_text_is_encoded_once_in_live_protocol_shape():
     msg = Message("alert", {"id": "1"})
     assert msg.text == '{"type":"alert","alert":{"id":"1"}}'
     assert msg.text is msg.text
+
+
+async def test_a_waiting_reader_wakes_on_publish_and_survives_cancellation():
+    bus = Bus()
+    sub = bus.subscribe()
+    cancelled = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    reader = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)
+    assert not reader.done()
+    bus.publish(Message("event", {"n": 1}, 1))
+    bus.publish(Message("event", {"n": 2}, 2))
+    assert (await asyncio.wait_for(reader, 1)).seq == 1
+    assert (await sub.get()).seq == 2 and sub.get_nowait() is None
