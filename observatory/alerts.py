@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
@@ -34,6 +35,7 @@ class AlertBook:
         self.open: dict[tuple[str, str], Alert] = {}
         self.last_fired: dict[tuple[str, str], int] = {}  # ns, for the cooldown
         self.suppressed = 0
+        self.raised: Counter[str] = Counter()  # by kind, for /metrics
         self._pruned_at = 0
 
     @property
@@ -77,6 +79,7 @@ class AlertBook:
         if alert.resolved_at is not None:  # resolved while it was being stored
             self.obs.store.submit(sql.resolve_alerts, [alert.id], alert.resolved_at, weight=0, wait=False)
         log.info("alert %d %s for session %s: %s", alert.id, kind, session_id, title)
+        self.raised[kind] += 1
         self._publish(alert)
         push = self.obs.services.get("push")
         if push is not None:

@@ -87,7 +87,6 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         obs.store.open()
         await obs.pipeline.restore()
-        obs.metrics.start()
         started = []
         try:
             for feature in FEATURES:
@@ -103,7 +102,6 @@ def create_app(settings: Settings) -> Starlette:
                         await feature.stop(obs)
                     except Exception:
                         log.exception("stopping %s failed", feature.__name__)
-            await obs.metrics.stop()
             saved = obs.pipeline.save_sessions(wait=True)
             if saved is not None:
                 await saved

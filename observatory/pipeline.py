@@ -33,6 +33,7 @@ class Pipeline:
         self._flush_timer: asyncio.TimerHandle | None = None
         self.unknown_events: Counter[str] = Counter()
         self.ingested: Counter[str] = Counter()  # by agent
+        self.stored_kinds: Counter[tuple[str, str]] = Counter()  # (agent, kind) for /metrics
 
     async def ingest(self, events: list[Event], raw: sql.Raw | None) -> list[Event]:
         """Store events durably, then apply and publish them; returns the stored ones.
@@ -50,6 +51,7 @@ class Pipeline:
         changed: dict[str, Session] = {}
         for ev in stored:
             self.ingested[ev.agent] += 1
+            self.stored_kinds[ev.agent, ev.kind.value] += 1
             session = self.sessions.apply(ev)
             if session is not None:
                 changed[session.id] = session
