@@ -75,7 +75,7 @@ async def health(request: Request) -> Response:
         "sessions": len(obs.sessions.by_id),
         "queue_depth": obs.store.pending,
         "ws_clients": obs.live_clients,
-        "ingested": dict(obs.pipeline.ingested),
+        "ingested": obs.pipeline.ingested(),
         "unknown_events": dict(obs.pipeline.unknown_events),
     })
 

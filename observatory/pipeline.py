@@ -32,8 +32,8 @@ class Pipeline:
         self._dirty: dict[str, Session] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         self.unknown_events: Counter[str] = Counter()
-        self.ingested: Counter[str] = Counter()  # by agent
-        self.stored_kinds: Counter[tuple[str, str]] = Counter()  # (agent, kind) for /metrics
+        self.stored_kinds: Counter[tuple[str, str]] = Counter()  # (agent, kind), for /metrics and health
+        self.rejected_requests = 0
 
     async def ingest(self, events: list[Event], raw: sql.Raw | None) -> list[Event]:
         """Store events durably, then apply and publish them; returns the stored ones.
@@ -50,13 +50,21 @@ class Pipeline:
     def _committed(self, stored: list[Event]) -> None:
         changed: dict[str, Session] = {}
         for ev in stored:
-            self.ingested[ev.agent] += 1
             self.stored_kinds[ev.agent, ev.kind.value] += 1
             session = self.sessions.apply(ev)
             if session is not None:
                 changed[session.id] = session
             self.bus.publish(Message("event", ev, ev.seq))
         self.publish_sessions(changed.values())
+
+    def ingested(self) -> dict[str, int]:
+        """Events stored by agent, and requests refused (only once there was one)."""
+        counts: Counter[str] = Counter()
+        for (agent, _), n in self.stored_kinds.items():
+            counts[agent] += n
+        if self.rejected_requests:
+            counts["rejected_requests"] = self.rejected_requests
+        return dict(counts)
 
     def publish_sessions(self, sessions: Iterable[Session]) -> None:
         """Publish session snapshots (one per session per commit batch) and mark them for saving."""

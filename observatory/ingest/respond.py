@@ -19,7 +19,7 @@ def error_response(request: Request, status: int, message: str, **headers: str) 
     client = request.client.host if request.client else "?"
     log.warning("%s %s from %s → %d: %s", request.method, request.url.path, client, status, message)
     obs = request.app.state.obs
-    obs.pipeline.ingested["rejected_requests"] += 1
+    obs.pipeline.rejected_requests += 1
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 

@@ -8,6 +8,7 @@ are the capture harnesses' own (../shared/tools/*_capture/fake_*.py), run as sub
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -132,20 +133,27 @@ class Rig:
         raise AssertionError(f"timed out waiting for {what}; sessions: {last}")
 
 
-@pytest.fixture
-def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    name = request.node.get_closest_marker("agent").args[0]
+@contextlib.contextmanager
+def running_rig(tmp_path: Path, name: str, server_env: dict[str, str] | None = None,
+                script: Path | None = None, api_env: dict[str, str] | None = None) -> Iterator[Rig]:
+    """A server and the fake API for `name` (or `script`), stopped when the block ends."""
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     work.mkdir()
-    server = start_server(tmp_path / "data")
-    api = start_fake_api(name, tmp_path / "fake_api")
+    server = start_server(tmp_path / "data", env=server_env)
+    api = start_fake_api(name, tmp_path / "fake_api", script, api_env)
     try:
         yield Rig(home, work, server, api)
     finally:
         api.proc.kill()
         api.proc.wait()
         server.stop()
+
+
+@pytest.fixture
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    with running_rig(tmp_path, request.node.get_closest_marker("agent").args[0]) as r:
+        yield r
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_server
-from tests.realcli.conftest import Rig, ensure_cli, start_fake_api
+from tests.realcli.conftest import Rig, ensure_cli, running_rig
 from tests.realcli.pty_session import PtySession
 
 pytestmark = [pytest.mark.realcli, pytest.mark.timeout(300)]
@@ -31,17 +30,9 @@ def away_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     """A Rig whose server holds prompts for `wait_s` (marker `away_wait(seconds)`, default 60)."""
     marker = request.node.get_closest_marker("away_wait")
     wait_s = marker.args[0] if marker else 60
-    home, work = tmp_path / "home", tmp_path / "work"
-    home.mkdir()
-    work.mkdir()
-    server = start_server(tmp_path / "data", env={"OBSERVATORY_AWAY_WAIT_S": str(wait_s)})
-    api = start_fake_api("claude", tmp_path / "fake_api", RECORDER, {"FAKE_TOOL_COMMAND": COMMAND})
-    try:
-        yield Rig(home, work, server, api)
-    finally:
-        api.proc.kill()
-        api.proc.wait()
-        server.stop()
+    with running_rig(tmp_path, "claude", {"OBSERVATORY_AWAY_WAIT_S": str(wait_s)},
+                     RECORDER, {"FAKE_TOOL_COMMAND": COMMAND}) as rig:
+        yield rig
 
 
 def start_claude(rig: Rig, away: bool) -> PtySession:
