@@ -32,6 +32,15 @@ _MERGE = """UPDATE events SET duration_ms = COALESCE(duration_ms, ?), detail = j
     model = COALESCE(model, ?) WHERE session_id = ? AND key = ?"""
 
 
+def compress(body: bytes) -> bytes:
+    """zlib at level 1 with a window and memory level sized to the body: the default 256 KiB
+    of deflate state cost five times the compressing itself on a hook's few hundred bytes.
+    Any zlib reader inflates it (the window size travels in the stream header)."""
+    wbits = max(9, min(15, (len(body) - 1).bit_length()))
+    deflate = zlib.compressobj(1, zlib.DEFLATED, wbits, max(1, min(8, wbits - 7)))
+    return deflate.compress(body) + deflate.flush()
+
+
 def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None,
                   raw_max_bytes: int) -> list[Event]:
     """Insert events (and their raw body); returns the newly stored ones with seq set.
@@ -45,7 +54,7 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
         cur = conn.execute(
             "INSERT INTO raw_records (received_at, agent, channel, content_type, size, body) VALUES (?,?,?,?,?,?)",
             (raw.received_at, raw.agent, raw.channel, raw.content_type, len(raw.body),
-             zlib.compress(keep, 1) if keep is not None else None))
+             compress(keep) if keep is not None else None))
         raw_ref = cur.lastrowid
     stored: list[Event] = []
     execute = conn.execute

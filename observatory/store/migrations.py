@@ -2,7 +2,7 @@
 
 Version slots: 1 core (events, raw records, sessions, meta); 2 alerts and push;
 3 control actions and audit; 4 devices, pairing and ingest tokens; 5 approvals;
-6 ingest speed.
+6–7 ingest speed.
 """
 
 from __future__ import annotations
@@ -151,6 +151,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     # Every stored event paid for this index; only `prune` (a maintenance command) used it.
     (6, """
     DROP INDEX events_received;
+    """),
+    # The same for raw records: one index page more in every commit, for `prune` alone.
+    (7, """
+    DROP INDEX raw_records_received;
     """),
 ]
 

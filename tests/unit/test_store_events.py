@@ -1,0 +1,68 @@
+"""Events and raw records on a real SQLite file: compression, migrations, `observatory prune`."""
+
+import sqlite3
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+from observatory.model import Event, Kind, Source, now_ns
+from observatory.store import events as sql
+from observatory.store.db import connect
+from observatory.store.migrations import MIGRATIONS, latest_version, migrate
+
+DAY_NS = 86400 * 10**9
+
+
+def _event(session_id: str, received_at: int) -> Event:
+    return Event("claude", session_id, Kind.TOOL_END, Source.HOOK, ts=received_at, received_at=received_at,
+                 tool="Bash", name="PostToolUse")
+
+
+def _store(conn: sqlite3.Connection, session_id: str, received_at: int, body: bytes) -> list[Event]:
+    conn.execute("BEGIN")
+    raw = sql.Raw(received_at, "claude", "hook:claude", "application/json", body)
+    stored = sql.insert_events(conn, [_event(session_id, received_at)], raw, 1 << 20)
+    conn.execute("COMMIT")
+    return stored
+
+
+def test_raw_bodies_of_any_size_come_back_byte_for_byte(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "o.db")
+    migrate(conn)
+    small = b'{"hook_event_name":"Stop"}'
+    large = b"".join(b'{"n":%d,"text":"some repeated agent output"},' % i for i in range(5000))
+    for body in (b"", small, large):
+        (ev,) = _store(conn, "s", 1, body)
+        assert sql.raw_body(conn, ev.raw_ref) == ("application/json", body)
+    stored = [len(b) for (b,) in conn.execute("SELECT body FROM raw_records ORDER BY id")]
+    assert stored[2] < len(large) / 10  # compressed
+    assert zlib.decompress(sql.compress(small)) == small
+
+
+def test_migrations_bring_an_old_file_to_the_latest_version_once(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "o.db")
+    for version, script in MIGRATIONS[:-1]:  # a file written by the previous release
+        conn.executescript(f"BEGIN;\n{script}\nCOMMIT;")
+    conn.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?)", (str(MIGRATIONS[-2][0]),))
+    _store(conn, "kept", 5, b"{}")
+    assert migrate(conn) == latest_version()
+    assert migrate(conn) == latest_version()
+    assert [sid for (sid,) in conn.execute("SELECT session_id FROM events")] == ["kept"]
+
+
+def test_prune_command_deletes_only_what_is_older(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    conn = connect(data / "observatory.db")
+    migrate(conn)
+    now = now_ns()
+    _store(conn, "old", now - 40 * DAY_NS, b'{"old":1}')
+    _store(conn, "new", now - 1 * DAY_NS, b'{"new":1}')
+    conn.close()
+    out = subprocess.run([sys.executable, "-m", "observatory", "prune", "--older-than", "30d",
+                          "--data-dir", str(data)], capture_output=True, text=True, check=True).stdout
+    assert "1 events" in out and "1 raw_records" in out
+    conn = connect(data / "observatory.db")
+    assert [sid for (sid,) in conn.execute("SELECT session_id FROM events")] == ["new"]
+    assert [b for (b,) in conn.execute("SELECT body FROM raw_records")] == [sql.compress(b'{"new":1}')]
