@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Starlette:
             await obs.store.close()
 
     app = Starlette(routes=all_routes(), lifespan=lifespan, middleware=[
-        Middleware(IngestFastPath, routes=[*hooks.routes, *otlp.routes]),
+        Middleware(IngestFastPath, paths=otlp.receivers, hook=hooks.hook),
         Middleware(GZipMiddleware, minimum_size=1024),
         Middleware(LocalBrowserPairing)])
     app.state.obs = obs

@@ -99,4 +99,5 @@ def receiver(signal: str) -> Callable[[Request], Any]:
     return export
 
 
-routes = [Route(f"/v1/{signal}", receiver(signal), methods=["POST"]) for signal in _RESPONSES]
+receivers = {f"/v1/{signal}": receiver(signal) for signal in _RESPONSES}
+routes = [Route(path, endpoint, methods=["POST"]) for path, endpoint in receivers.items()]

@@ -101,10 +101,27 @@ def attrs(kvs: Any) -> Attrs:
     return out
 
 
+_RESOURCES: dict[bytes, Attrs] = {}
+_RESOURCES_KEPT = 256
+
+
+def resource_attrs(resource: Any) -> Attrs:
+    """An agent sends the same resource with every export: its attributes are parsed once and
+    looked up by their wire bytes after that (a hook-sized request paid for them every time).
+    Callers share the dict and must not change it."""
+    key = resource.SerializeToString()
+    found = _RESOURCES.get(key)
+    if found is None:
+        if len(_RESOURCES) >= _RESOURCES_KEPT:
+            _RESOURCES.clear()
+        found = _RESOURCES[key] = attrs(resource.attributes)
+    return found
+
+
 def logs(msg: ExportLogsServiceRequest) -> list[LogRecord]:
     out: list[LogRecord] = []
     for rl in msg.resource_logs:
-        resource = attrs(rl.resource.attributes)
+        resource = resource_attrs(rl.resource)
         for sl in rl.scope_logs:
             scope = sl.scope.name
             for r in sl.log_records:
@@ -129,7 +146,7 @@ def _number(dp: Any) -> float:
 def metrics(msg: ExportMetricsServiceRequest) -> list[MetricPoint]:
     out: list[MetricPoint] = []
     for rm in msg.resource_metrics:
-        resource = attrs(rm.resource.attributes)
+        resource = resource_attrs(rm.resource)
         for sm in rm.scope_metrics:
             scope = sm.scope.name
             for m in sm.metrics:
@@ -154,7 +171,7 @@ def metrics(msg: ExportMetricsServiceRequest) -> list[MetricPoint]:
 def spans(msg: ExportTraceServiceRequest) -> list[SpanRecord]:
     out: list[SpanRecord] = []
     for rs in msg.resource_spans:
-        resource = attrs(rs.resource.attributes)
+        resource = resource_attrs(rs.resource)
         for ss in rs.scope_spans:
             scope = ss.scope.name
             for s in ss.spans:
