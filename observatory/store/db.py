@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from observatory.store.checkpoint import Checkpointer
 from observatory.store.migrations import migrate
 
 log = logging.getLogger("observatory.store")
@@ -65,6 +66,7 @@ class Store:
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-read")
         self._local = threading.local()
         self.schema_version = 0
+        self.checkpointer = Checkpointer(path)
 
     def open(self) -> None:
         """Migrate and start the writer thread (call from the event loop)."""
@@ -72,6 +74,8 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(self.path)
         self.schema_version = migrate(conn)
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
+        self.checkpointer.start()
         self._thread = threading.Thread(target=self._run, args=(conn,), name="sqlite-writer", daemon=True)
         self._thread.start()
 
@@ -80,6 +84,7 @@ class Store:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        await asyncio.to_thread(self.checkpointer.stop)
         self._readers.shutdown(wait=True)
 
     def submit(self, fn: Callable[..., Any], *args: Any, weight: int = 1,
