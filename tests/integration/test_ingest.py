@@ -225,6 +225,37 @@ def test_rows_survive_kill_9_right_after_200(tmp_path):
         srv2.stop()
 
 
+def test_a_locked_database_queues_then_answers_503_with_retry_after_and_loses_nothing(tmp_path):
+    """Another process holding the write lock (`observatory prune`, say): hooks wait for their
+    commit, past the writer's limit they are refused with 503 + Retry-After, and once the lock
+    is gone every accepted event is stored and the server carries on."""
+    import sqlite3
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    srv = start_server(tmp_path / "d", env={"OBSERVATORY_WRITER_QUEUE_MAX": "3"})
+    lock = sqlite3.connect(srv.data_dir / "observatory.db", isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        hook = lambda i: srv.post("/hooks/claude", {"session_id": f"locked-{i}", "hook_event_name": "SessionStart"})
+        with ThreadPoolExecutor(3) as pool:
+            waiting = [pool.submit(hook, i) for i in range(3)]
+            deadline = time.monotonic() + 10
+            while srv.get("/api/health")["queue_depth"] < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert not any(f.done() for f in waiting)
+            status, body, headers = hook(3)
+            assert status == 503 and headers.get("retry-after") == "1"
+            assert "writer queue full" in json.loads(body)["error"]
+            lock.execute("COMMIT")
+            assert [f.result()[0] for f in waiting] == [200, 200, 200]
+        sessions = {s["id"] for s in srv.get("/api/sessions")["sessions"]}
+        assert sessions == {"locked-0", "locked-1", "locked-2"}
+        assert hook(4)[0] == 200
+    finally:
+        lock.close()
+        srv.stop()
+
+
 def test_raw_bodies_are_kept_compressed(server):
     import sqlite3
     server.post("/v1/logs", OK_LOGS, PROTOBUF)
