@@ -32,12 +32,22 @@ _MERGE = """UPDATE events SET duration_ms = COALESCE(duration_ms, ?), detail = j
     model = COALESCE(model, ?) WHERE session_id = ? AND key = ?"""
 
 
+STORE_PLAIN_BELOW = 4096
+
+
 def compress(body: bytes) -> bytes:
-    """zlib at level 1 with a window and memory level sized to the body: the default 256 KiB
-    of deflate state cost five times the compressing itself on a hook's few hundred bytes.
-    Any zlib reader inflates it (the window size travels in the stream header)."""
-    wbits = max(9, min(15, (len(body) - 1).bit_length()))
-    deflate = zlib.compressobj(1, zlib.DEFLATED, wbits, max(1, min(8, wbits - 7)))
+    """A zlib stream of the body, which any zlib reader inflates.
+
+    Below 4 KiB the stream is stored, not deflated (level 0): for a hook's or a one-record
+    export's few hundred bytes, deflating cost 30-100 µs (mostly setting up and tearing down
+    its state), more than the rest of the write, to save a few hundred bytes. Larger bodies
+    deflate at level 1 with a window and memory level sized to the body.
+    """
+    if len(body) < STORE_PLAIN_BELOW:
+        deflate = zlib.compressobj(0, zlib.DEFLATED, 9, 1)
+    else:
+        wbits = min(15, (len(body) - 1).bit_length())
+        deflate = zlib.compressobj(1, zlib.DEFLATED, wbits, max(1, min(8, wbits - 7)))
     return deflate.compress(body) + deflate.flush()
 
 
