@@ -1,4 +1,4 @@
-"""SQL for alerts and push subscriptions. Write functions run in the writer thread."""
+"""SQL for alerts and push subscriptions. Write functions run as the writer's jobs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SQL for events, raw records and session rows. Write functions run in the writer thread."""
+"""SQL for events, raw records and session rows. Write functions run as the writer's jobs."""
 
 from __future__ import annotations
 
