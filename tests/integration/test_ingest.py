@@ -256,12 +256,23 @@ def test_a_locked_database_queues_then_answers_503_with_retry_after_and_loses_no
         srv.stop()
 
 
-def test_raw_bodies_are_kept_compressed(server):
+def test_raw_bodies_are_kept_compressed_up_to_the_cap(tmp_path):
     import sqlite3
-    server.post("/v1/logs", OK_LOGS, PROTOBUF)
-    conn = sqlite3.connect(server.data_dir / "observatory.db")
-    (body,) = conn.execute("SELECT body FROM raw_records WHERE channel='otlp-logs'").fetchone()
-    assert zlib.decompress(body) == OK_LOGS
+    srv = start_server(tmp_path / "d", env={"OBSERVATORY_RETENTION_RAW_MAX_KB": "32"})
+    hook = {"session_id": "raw-1", "hook_event_name": "SessionStart"}
+    try:
+        assert srv.post("/hooks/claude", hook)[0] == 200
+        assert srv.post("/v1/logs", OK_LOGS, PROTOBUF)[0] == 200  # 19.8 KB: deflated beside the loop
+        assert srv.post("/v1/logs", OK_LOGS * 2, PROTOBUF)[0] == 200  # a valid request of 39.6 KB
+    finally:
+        srv.stop()
+    conn = sqlite3.connect(srv.data_dir / "observatory.db")
+    rows = conn.execute("SELECT channel, size, body FROM raw_records ORDER BY id").fetchall()
+    assert [(channel, size) for channel, size, _ in rows] == [
+        ("hook:claude", len(json.dumps(hook))), ("otlp-logs", len(OK_LOGS)), ("otlp-logs", 2 * len(OK_LOGS))]
+    assert json.loads(zlib.decompress(rows[0][2])) == hook
+    assert zlib.decompress(rows[1][2]) == OK_LOGS and len(rows[1][2]) < len(OK_LOGS) / 2
+    assert rows[2][2] is None  # over the cap: counted, not kept
 
 
 def test_metrics_endpoint_counts(server):
