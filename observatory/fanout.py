@@ -122,7 +122,8 @@ class Fanout(Follower):
                 for client in self.clients:
                     client.push(heartbeat)
                 continue
-            await asyncio.sleep(COALESCE_S)
+            if self._sub.qsize() < MAX_BATCH:
+                await asyncio.sleep(COALESCE_S)  # let a burst gather; a backlog needs no waiting for
             messages = [first]
             while len(messages) < MAX_BATCH and (msg := self._sub.get_nowait()) is not None:
                 messages.append(msg)
