@@ -21,7 +21,6 @@ from observatory.store import events as sql
 log = logging.getLogger("observatory.pipeline")
 
 SESSION_SAVE_S = 1.0
-DEFLATE_IN_THREAD_BYTES = 16 * 1024
 
 
 class Pipeline:
@@ -44,20 +43,9 @@ class Pipeline:
         for ev in events:
             if ev.kind == Kind.OTHER and ev.status == "unknown":
                 self.unknown_events[f"{ev.agent}:{ev.name}"] += 1
-        kept = await self._kept(raw.body) if raw is not None else None
-        future = self.store.submit(sql.insert_events, events, raw, kept,
+        future = self.store.submit(sql.insert_events, events, raw, self.raw_max_bytes,
                                    weight=max(1, len(events)), after=self._committed)
         return await future  # type: ignore[misc]
-
-    async def _kept(self, body: bytes) -> bytes | None:
-        """The raw body as stored, None past the size cap. A large one deflates in a worker
-        thread (zlib lets go of the GIL): half a millisecond for a 100-record export that
-        the loop spends serving other requests instead."""
-        if len(body) > self.raw_max_bytes:
-            return None
-        if len(body) < DEFLATE_IN_THREAD_BYTES:
-            return sql.compress(body)
-        return await asyncio.to_thread(sql.compress, body)
 
     def _committed(self, stored: list[Event]) -> None:
         changed: dict[str, Session] = {}

@@ -51,10 +51,9 @@ class Checkpointer:
         finally:
             conn.close()
 
-    def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int]:
-        """One pass; returns (frames in the WAL, frames copied) as the passive pass saw them."""
-        _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    def checkpoint(self, conn: sqlite3.Connection) -> None:
+        """One pass: copy what the WAL holds, and restart it once it has grown too long."""
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames >= self.restart_frames:
             conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             self.restarts += 1
-        return frames, copied

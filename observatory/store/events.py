@@ -52,9 +52,9 @@ def compress(body: bytes) -> bytes:
 
 
 def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None,
-                  kept: bytes | None) -> list[Event]:
-    """Insert events (and their raw body, `kept` as stored: see `compress`, None when over the
-    size cap); returns the newly stored ones with seq set.
+                  raw_max_bytes: int) -> list[Event]:
+    """Insert events (and their raw body, kept up to `raw_max_bytes`); returns the newly stored
+    ones with seq set.
 
     An event whose dedupe key is already stored for its session is merged into the stored
     row (missing fields filled in) and not returned: the same fact is never counted twice.
@@ -63,7 +63,8 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
     if raw is not None:
         cur = conn.execute(
             "INSERT INTO raw_records (received_at, agent, channel, content_type, size, body) VALUES (?,?,?,?,?,?)",
-            (raw.received_at, raw.agent, raw.channel, raw.content_type, len(raw.body), kept))
+            (raw.received_at, raw.agent, raw.channel, raw.content_type, len(raw.body),
+             compress(raw.body) if len(raw.body) <= raw_max_bytes else None))
         raw_ref = cur.lastrowid
     stored: list[Event] = []
     execute = conn.execute

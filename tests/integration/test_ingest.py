@@ -262,7 +262,7 @@ def test_raw_bodies_are_kept_compressed_up_to_the_cap(tmp_path):
     hook = {"session_id": "raw-1", "hook_event_name": "SessionStart"}
     try:
         assert srv.post("/hooks/claude", hook)[0] == 200
-        assert srv.post("/v1/logs", OK_LOGS, PROTOBUF)[0] == 200  # 19.8 KB: deflated beside the loop
+        assert srv.post("/v1/logs", OK_LOGS, PROTOBUF)[0] == 200  # 19.8 KB: deflated
         assert srv.post("/v1/logs", OK_LOGS * 2, PROTOBUF)[0] == 200  # a valid request of 39.6 KB
     finally:
         srv.stop()

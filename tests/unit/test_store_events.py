@@ -22,7 +22,7 @@ def _event(session_id: str, received_at: int) -> Event:
 def _store(conn: sqlite3.Connection, session_id: str, received_at: int, body: bytes) -> list[Event]:
     conn.execute("BEGIN")
     raw = sql.Raw(received_at, "claude", "hook:claude", "application/json", body)
-    stored = sql.insert_events(conn, [_event(session_id, received_at)], raw, sql.compress(body))
+    stored = sql.insert_events(conn, [_event(session_id, received_at)], raw, 1 << 20)
     conn.execute("COMMIT")
     return stored
 
