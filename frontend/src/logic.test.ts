@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { resolveClickTarget } from "../../service-worker/click";
-import { visibleRange, preview } from "./components/Timeline";
+import { eventLabel, visibleRange, preview, storyEvents } from "./components/Timeline";
 import { describeError } from "./api";
 import { ago, tokens, usd } from "./format";
 import { parseRoute } from "./router";
@@ -40,6 +40,40 @@ describe("timeline windowing", () => {
     const ev = { detail: { command: "npm test", description: "run tests" } } as unknown as ObsEvent;
     expect(preview(ev)).toBe("npm test");
     expect(preview({ detail: null } as ObsEvent)).toBe("");
+  });
+
+  // The detail of a real Claude Code metric point (shared/fixtures/claude-code/interactive-permission).
+  const metric = {
+    seq: 2,
+    kind: "metric",
+    name: "claude_code.token.usage",
+    detail: { name: "claude_code.token.usage", value: 123.0, unit: "tokens", temporality: "delta",
+              attrs: { model: "claude-opus-4-8[1m]", query_source: "main", type: "input" } },
+  } as unknown as ObsEvent;
+
+  it("previews a metric point as its short name, type and value", () => {
+    expect(preview(metric)).toBe("token.usage · input = 123 tokens");
+    const time = { ...metric, detail: { name: "claude_code.active_time.total", value: 0.41100000000000003, unit: "s", attrs: {} } };
+    expect(preview(time)).toBe("active_time.total = 0.411 s");
+  });
+
+  it("labels events by kind and tool, and an uncategorised one by its own name", () => {
+    expect(eventLabel({ kind: "tool_end", tool: "Bash" } as ObsEvent)).toBe("Tool finished · Bash");
+    expect(eventLabel({ kind: "other", name: "claude_code.user_prompt", tool: null } as ObsEvent)).toBe("user_prompt");
+    expect(eventLabel({ kind: "other", name: "SubagentStart", tool: null } as ObsEvent)).toBe("SubagentStart");
+  });
+
+  it("previews an API request by model and purpose, a session start by its source", () => {
+    const api = { kind: "api_request", model: "claude-opus-4-8", detail: { request_id: "req_1", query_source: "repl_main_thread" } };
+    expect(preview(api as unknown as ObsEvent)).toBe("claude-opus-4-8 · repl_main_thread");
+    const start = { kind: "session_start", detail: { source: "startup", transcript_path: "/tmp/t.jsonl" } };
+    expect(preview(start as unknown as ObsEvent)).toBe("startup");
+  });
+
+  it("leaves metric points out of the timeline unless asked", () => {
+    const prompt = { seq: 1, kind: "prompt", detail: { prompt: "hi" } } as unknown as ObsEvent;
+    expect(storyEvents([prompt, metric], false)).toEqual([prompt]);
+    expect(storyEvents([prompt, metric], true)).toEqual([prompt, metric]);
   });
 });
 

@@ -45,6 +45,7 @@ export interface ObsEvent {
   agent: string;
   session_id: string;
   kind: string;
+  name?: string | null;
   source: string;
   tool: string | null;
   model: string | null;

@@ -66,6 +66,35 @@ def test_deep_link_shows_the_timeline_and_it_grows_live(web, phone: BrowserConte
     expect(dialog).to_be_hidden()
 
 
+def test_metric_points_stay_out_of_the_timeline_until_asked_for(web, phone: BrowserContext) -> None:
+    """A real Claude Code session (hooks and OTLP) sends a dozen metric points per export."""
+    assert set(replay(web.post, FIXTURES / "claude-code" / "interactive-permission", "claude")) == {200}
+    sid = web.get("/api/sessions")["sessions"][0]["id"]
+    events = web.get(f"/api/sessions/{sid}/events?limit=500")["events"]
+    metrics = sum(ev["kind"] == "metric" for ev in events)
+    assert metrics >= 10 and len(events) > metrics
+    page = open_app(phone, web, f"/s/{sid}")
+    story = page.get_by_role("list", name=f"Timeline, {len(events) - metrics} events, newest first")
+    expect(story).to_be_visible()
+    expect(story).not_to_contain_text("Metric")
+    expect(story).to_contain_text("Needs approval · Bash")
+    page.get_by_role("checkbox", name=f"Show metrics ({metrics})").check()
+    everything = page.get_by_role("list", name=f"Timeline, {len(events)} events, newest first")
+    expect(everything).to_contain_text("token.usage · input = 123 tokens")
+    page.get_by_role("checkbox", name=f"Show metrics ({metrics})").uncheck()
+    expect(story).to_be_visible()
+    assert page.js_errors == []
+
+
+def test_a_session_waiting_for_approval_names_the_tool_it_asks_to_run(web, phone: BrowserContext) -> None:
+    sid = post_hooks(web, "interactive-permission", until="PermissionRequest")
+    page = open_app(phone, web, f"/s/{sid}")
+    expect(page.locator(".detail-head")).to_contain_text("Needs approval")
+    expect(page.get_by_text("asks to run Bash")).to_be_visible()
+    expect(page.get_by_role("list", name="Timeline, 4 events, newest first").locator("li").first
+           ).to_contain_text("Needs approval · Bash")
+
+
 def test_manifest_parses_without_errors_and_icons_are_real(web, phone: BrowserContext) -> None:
     page = open_app(phone, web)
     result = phone.new_cdp_session(page).send("Page.getAppManifest")

@@ -25,14 +25,42 @@ const KIND: Record<string, string> = {
   metric: "Metric",
 };
 
-export function kindLabel(kind: string): string {
-  return KIND[kind] ?? kind;
+/** Agent prefixes of OTel event names: `claude_code.user_prompt` reads as `user_prompt`. */
+function shortName(name: string): string {
+  return name.replace(/^(claude_code|codex|gemini_cli)\./, "");
+}
+
+/** What happened, and with which tool: `Tool finished · Bash`; an uncategorised event by its own name. */
+export function eventLabel(ev: ObsEvent): string {
+  const what = KIND[ev.kind] ?? (ev.kind === "other" && ev.name ? shortName(ev.name) : ev.kind);
+  return ev.tool ? `${what} · ${ev.tool}` : what;
+}
+
+/** Metric points feed the totals and costs, not the story of a session: an agent sends a dozen
+ * every export interval, so the timeline leaves them out unless asked. */
+export function storyEvents(events: readonly ObsEvent[], withMetrics: boolean): readonly ObsEvent[] {
+  return withMetrics ? events : events.filter((ev) => ev.kind !== "metric");
+}
+
+function number(v: unknown): string {
+  return typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v);
+}
+
+/** `token.usage · input = 123 tokens`: the metric without its agent prefix, its type, its value. */
+function metricPreview(ev: ObsEvent, d: Record<string, unknown>): string {
+  const name = shortName(String(d.name ?? ev.name ?? ""));
+  const attrs = (d.attrs ?? {}) as Record<string, unknown>;
+  const type = typeof attrs.type === "string" ? ` · ${attrs.type}` : "";
+  const unit = typeof d.unit === "string" && d.unit ? ` ${d.unit}` : "";
+  return `${name}${type} = ${number(d.value)}${unit}`;
 }
 
 /** One line of what the event was about: the command, file, prompt or error text. */
 export function preview(ev: ObsEvent): string {
   const d = ev.detail ?? {};
-  for (const k of ["command", "file_path", "prompt", "error", "message", "pattern", "url", "reason"]) {
+  if (ev.kind === "metric" && "value" in d) return metricPreview(ev, d);
+  if (ev.kind === "api_request") return [ev.model, d.query_source].filter((v) => typeof v === "string" && v).join(" · ");
+  for (const k of ["command", "file_path", "prompt", "error", "message", "pattern", "url", "reason", "source"]) {
     const v = d[k];
     if (typeof v === "string" && v) return v;
   }
@@ -65,8 +93,7 @@ const Row = memo(function Row({ ev, index, total, onOpen }: { ev: ObsEvent; inde
         <span className="row-head">
           <span className="row-kind">
             {isError(ev) && <span aria-hidden="true">⚠ </span>}
-            {kindLabel(ev.kind)}
-            {ev.tool ? ` · ${ev.tool}` : ""}
+            {eventLabel(ev)}
           </span>
           <span className="row-side">
             {side(ev)} <time>{clock(eventTime(ev.ts))}</time>

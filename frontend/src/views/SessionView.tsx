@@ -1,9 +1,9 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Controls } from "../components/Controls";
 import { Dialog } from "../components/Dialog";
 import { Link } from "../components/Link";
 import { StatusBadge } from "../components/StatusBadge";
-import { Timeline, kindLabel } from "../components/Timeline";
+import { Timeline, eventLabel, storyEvents } from "../components/Timeline";
 import { ago, clock, eventTime, tokens, usd } from "../format";
 import { useNow } from "../hooks";
 import { useWatch } from "../live";
@@ -40,6 +40,10 @@ export function SessionView({ live, id, confirm }: { live: LiveState; id: string
   const [open, setOpen] = useState<ObsEvent | null>(null);
   const s = live.sessions[id];
   const timeline = live.timelines[id];
+  const [withMetrics, setWithMetrics] = useState(false);
+  const all = timeline?.events;
+  const shown = useMemo(() => storyEvents(all ?? [], withMetrics), [all, withMetrics]);
+  const metrics = withMetrics ? shown.filter((ev) => ev.kind === "metric").length : (all?.length ?? 0) - shown.length;
 
   return (
     <article className="detail" aria-labelledby="session-title">
@@ -66,7 +70,7 @@ export function SessionView({ live, id, confirm }: { live: LiveState; id: string
           )}
           <p className="muted">
             Last activity {ago(s.last_activity_at, now)}
-            {s.current_tool && s.status !== "ended" ? ` · running ${s.current_tool}` : ""}
+            {s.current_tool && s.status !== "ended" ? ` · ${s.status === "needs_approval" ? "asks to run" : "running"} ${s.current_tool}` : ""}
           </p>
           <Breakdown s={s} />
           <Controls session={s} ask={confirm} />
@@ -79,14 +83,22 @@ export function SessionView({ live, id, confirm }: { live: LiveState; id: string
           {timeline.error}
         </p>
       )}
-      <h2 className="section-title">
-        Timeline {timeline?.loading && <span className="muted">(loading…)</span>}
-      </h2>
-      {timeline && timeline.events.length === 0 && !timeline.loading && !timeline.error && (
-        <p className="empty">No events yet.</p>
+      <div className="timeline-head">
+        <h2 className="section-title">
+          Timeline {timeline?.loading && <span className="muted">(loading…)</span>}
+        </h2>
+        {metrics > 0 && (
+          <label className="switch">
+            <input type="checkbox" checked={withMetrics} onChange={(e) => setWithMetrics(e.target.checked)} />
+            Show metrics ({metrics})
+          </label>
+        )}
+      </div>
+      {timeline && shown.length === 0 && !timeline.loading && !timeline.error && (
+        <p className="empty">{metrics > 0 ? "Only metric points so far." : "No events yet."}</p>
       )}
-      {timeline && <Timeline events={timeline.events} onOpen={setOpen} />}
-      <Dialog open={open !== null} title={open ? kindLabel(open.kind) + (open.tool ? ` · ${open.tool}` : "") : ""} onClose={() => setOpen(null)}>
+      {timeline && <Timeline events={shown} onOpen={setOpen} />}
+      <Dialog open={open !== null} title={open ? eventLabel(open) : ""} onClose={() => setOpen(null)}>
         {open && (
           <>
             <p className="muted">
