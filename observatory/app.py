@@ -16,6 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute
 
 from observatory import alert_settings, alerts, api, detect, live, metrics, push_api, web
+from observatory.agents import prices
 from observatory.auth import pairing_api
 from observatory.auth.policy import LocalBrowserPairing, RemotePolicy
 from observatory.away import api as away_api
@@ -51,6 +52,7 @@ class Observatory:
 
 
 def build(settings: Settings) -> Observatory:
+    prices.configure(settings.prices)
     store = Store(settings.db_path, settings.writer_queue_max)
     sessions = Sessions()
     bus = Bus()

@@ -85,6 +85,7 @@ class Settings:
     control: ControlSettings = field(default_factory=ControlSettings)
     remote: RemoteSettings = field(default_factory=RemoteSettings)
     away: AwaySettings = field(default_factory=AwaySettings)
+    prices: dict[str, list[float]] = field(default_factory=dict)  # model prefix → USD per 1M tokens
 
     @property
     def db_path(self) -> Path:
@@ -144,6 +145,12 @@ DEFAULT_CONFIG_TEXT = """\
 [away]
 # enabled = false              # hold permission prompts for a decision from the phone
 # wait_s = 240                 # how long a held prompt waits before falling back to the terminal
+
+[prices]
+# Codex and Gemini report tokens but no cost: it is estimated from these list prices, USD per
+# million tokens [input, cached input, output], by the longest matching model-name prefix.
+# Built in: gpt-5, gpt-5-codex, gpt-5-mini, gpt-5-nano, gemini-2.5-pro/-flash/-flash-lite.
+# "gpt-5-codex" = [1.25, 0.125, 10.0]
 """
 
 

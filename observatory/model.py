@@ -66,6 +66,9 @@ URGENCY = {
 
 @dataclass(frozen=True, slots=True)
 class Tokens:
+    """Token classes of a request, disjoint so that their sum is all it used: `input` is the
+    uncached input, `output` the answer without `reasoning` (thinking) tokens."""
+
     input: int = 0
     output: int = 0
     cache_read: int = 0
@@ -181,6 +184,7 @@ class Session:
     current_tool: str | None = None
     tokens: Tokens = NO_TOKENS
     cost_usd: float = 0.0
+    cost_basis: str = ""  # "reported" by the agent, "estimated" from prices, "unpriced": the least certain seen
     tool_calls: int = 0
     errors: int = 0
     last_seq: int = 0
@@ -204,6 +208,7 @@ class Session:
             "current_tool": self.current_tool,
             "tokens": self.tokens.to_dict(),
             "cost_usd": round(self.cost_usd, 6),
+            "cost_basis": self.cost_basis,
             "tool_calls": self.tool_calls,
             "errors": self.errors,
             "title": self.title,

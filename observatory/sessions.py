@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 
 from observatory.model import URGENCY, Event, Kind, Session, SessionStatus, Source
-from observatory.agents import ADAPTERS
+from observatory.agents import ADAPTERS, prices
 
 S = SessionStatus
 TERMINAL = (S.ENDED, S.CRASHED)
@@ -97,6 +97,8 @@ class Sessions:
         if ev.tokens:
             s.tokens = s.tokens + ev.tokens
         s.cost_usd += ev.cost_usd
+        if ev.kind == Kind.API_REQUEST and ev.tokens:
+            s.cost_basis = prices.less_certain(s.cost_basis, ev.detail.get("cost_basis") or prices.REPORTED)
         if ev.model and ev.kind == Kind.API_REQUEST:
             s.model = ev.model
         if ev.cwd and ev.cwd != s.cwd:

@@ -22,6 +22,14 @@ export function usd(n: number | null | undefined): string {
   return `$${v.toFixed(2)}`;
 }
 
+/** A session's cost as certain as it is: Claude reports it, Codex and Gemini costs are estimated
+ * from list prices (≈), and a model with no known price leaves the total a lower bound or unknown. */
+export function sessionCost(cost: number, basis: string | undefined): string {
+  if (basis === "estimated") return `≈${usd(cost)}`;
+  if (basis === "unpriced") return cost > 0 ? `≥${usd(cost)}` : "cost n/a";
+  return usd(cost);
+}
+
 /** Event times arrive as ISO strings or nanosecond integers (the agent's clock). */
 export function eventTime(ts: string | number | null): Date | null {
   if (ts == null) return null;

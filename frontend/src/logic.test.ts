@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { resolveClickTarget } from "../../service-worker/click";
 import { eventLabel, visibleRange, preview, storyEvents } from "./components/Timeline";
 import { describeError } from "./api";
-import { ago, tokens, usd } from "./format";
+import { ago, sessionCost, tokens, usd } from "./format";
 import { parseRoute } from "./router";
 import { compareSessions, needsYou } from "./status";
 import type { ObsEvent, Session } from "./types";
-import { lastDays, pivot } from "./views/CostsView";
+import { lastDays, pivot, unpriced } from "./views/CostsView";
 
 const s = (id: string, status: Session["status"], last: string) => ({ id, status, last_activity_at: last }) as Session;
 
@@ -107,6 +107,10 @@ describe("routes, formats, errors", () => {
     expect(ago("2026-11-23T09:58:00Z", now)).toBe("2 min ago");
     expect([tokens(999), tokens(1234), tokens(45_678), tokens(2_500_000)]).toEqual(["999", "1.2k", "46k", "2.5M"]);
     expect([usd(0), usd(0.004), usd(1.5)]).toEqual(["$0.00", "<$0.01", "$1.50"]);
+    expect(sessionCost(1.5, "reported")).toBe("$1.50");
+    expect(sessionCost(1.5, "estimated")).toBe("≈$1.50");
+    expect(sessionCost(1.5, "unpriced")).toBe("≥$1.50");
+    expect(sessionCost(0, "unpriced")).toBe("cost n/a");
   });
   it("tells the user what to do on 401/403 and keeps server errors", () => {
     expect(describeError(401, undefined)).toMatch(/not paired.*observatory pair/);
@@ -122,5 +126,11 @@ describe("routes, formats, errors", () => {
     expect(p.models).toEqual(["a", "b"]);
     const x = days.map((d) => Date.parse(d) / 1000);
     expect(p.data).toEqual([x, [2, 3, 0], [0, 1, 0]]);
+  });
+  it("marks a model with tokens but no cost as unpriced, not free", () => {
+    const r = { day: "", model: "gemini-3.8-flash", cost_usd: 0, input: 10, output: 5, cache_read: 0, cache_write: 0, reasoning: 0 };
+    expect(unpriced(r)).toBe(true);
+    expect(unpriced({ ...r, cost_usd: 0.01 })).toBe(false);
+    expect(unpriced({ ...r, input: 0, output: 0 })).toBe(false);
   });
 });

@@ -33,6 +33,7 @@ export interface Session {
   current_tool: string | null;
   tokens: Tokens;
   cost_usd: number;
+  cost_basis?: "" | "reported" | "estimated" | "unpriced";
   tool_calls: number;
   errors: number;
   /** First line of the first prompt, when known. */

@@ -6,9 +6,11 @@ hook, and must not become a phantom session.
 
 Tokens: `codex.sse_event` kind `response.completed` carries them. Codex follows the OpenAI
 Responses usage, where `input_token_count` INCLUDES `cached_token_count` (the rollout's
-`total_tokens` = input + output, 1200 + 40 = 1240, with no separate cache term). Canonical
+`total_tokens` = input + output, 1200 + 40 = 1240, with no separate cache term), and
+`output_token_count` INCLUDES `reasoning_token_count`. Canonical token classes are disjoint:
 `Tokens.input` is the uncached input (as Claude reports it), so cached tokens are subtracted
-and reported as `cache_read`; `input + cache_read` equals the rollout's `input_tokens`.
+and reported as `cache_read` (`input + cache_read` equals the rollout's `input_tokens`), and
+reasoning is taken out of `output` (`output + reasoning` equals its `output_tokens`).
 Metric points carry no conversation id at all, so they become no events.
 """
 
@@ -18,6 +20,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from observatory.agents import prices
 from observatory.agents.base import (
     HookCall,
     LogRecord,
@@ -93,11 +96,13 @@ def _sse_event(a: dict[str, Any], make: MakeEvent) -> list[Event]:
     if a.get("event.kind") != "response.completed" or "input_token_count" not in a:
         return []
     cached = as_int(a.get("cached_token_count"))
+    reasoning = as_int(a.get("reasoning_token_count"))
     tokens = Tokens(input=max(as_int(a.get("input_token_count")) - cached, 0),
-                    output=as_int(a.get("output_token_count")), cache_read=cached,
-                    cache_write=as_int(a.get("cache_write_token_count")),
-                    reasoning=as_int(a.get("reasoning_token_count")))
-    event = make(Kind.API_REQUEST, tokens=tokens, detail={"ttft_ms": as_float(a.get("ttft_ms"))})
+                    output=max(as_int(a.get("output_token_count")) - reasoning, 0), cache_read=cached,
+                    cache_write=as_int(a.get("cache_write_token_count")), reasoning=reasoning)
+    cost, basis = prices.estimate(text(a.get("model")), tokens)
+    event = make(Kind.API_REQUEST, tokens=tokens, cost_usd=cost,
+                 detail={"ttft_ms": as_float(a.get("ttft_ms")), "cost_basis": basis})
     # No response id on the record; its own timestamp makes a resent OTLP batch merge, not add.
     return [replace(event, key=f"api:{event.ts}")]
 

@@ -24,6 +24,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from observatory.agents import prices
 from observatory.agents.base import (
     LogRecord,
     MetricPoint,
@@ -164,7 +165,9 @@ def _api_response(a: dict[str, Any], make: MakeEvent) -> list[Event]:
         tokens = Tokens(input=max(as_int(a.get("input_token_count")) - cached, 0),
                         output=as_int(a.get("output_token_count")), cache_read=cached,
                         reasoning=as_int(a.get("thoughts_token_count")))
-        event = make(Kind.API_REQUEST, tokens=tokens, duration_ms=as_float(a.get("duration_ms")), detail=detail)
+        cost, basis = prices.estimate(text(a.get("model")), tokens)
+        event = make(Kind.API_REQUEST, tokens=tokens, cost_usd=cost, duration_ms=as_float(a.get("duration_ms")),
+                     detail={**detail, "cost_basis": basis})
     # No response id on the record; its own timestamp makes a resent OTLP batch merge, not add.
     return [replace(event, key=f"{'api' if event.kind is Kind.API_REQUEST else 'api_error'}:{event.ts}")]
 

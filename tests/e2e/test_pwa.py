@@ -95,6 +95,20 @@ def test_a_session_waiting_for_approval_names_the_tool_it_asks_to_run(web, phone
            ).to_contain_text("Needs approval · Bash")
 
 
+def test_costs_say_how_certain_they_are(web, phone: BrowserContext) -> None:
+    """Claude reports its cost; Codex's is estimated from list prices; Gemini's fixture model has no price."""
+    for agent, folder in (("claude", "claude-code/ok-json"), ("codex", "codex/ok-json"), ("gemini", "gemini/ok-http-json")):
+        assert set(replay(web.post, FIXTURES / folder, agent)) == {200}
+    by_agent = {s["agent"]: s for s in web.get("/api/sessions")["sessions"] if s["cost_basis"]}
+    assert {a: s["cost_basis"] for a, s in by_agent.items()} == {
+        "claude": "reported", "codex": "estimated", "gemini": "unpriced"}
+    page = open_app(phone, web)
+    page.locator("details.ended summary").click()
+    for agent, shown in (("claude", "tokens · <$0.01"), ("codex", "tokens · ≈<$0.01"), ("gemini", "tokens · cost n/a")):
+        expect(page.locator(f"a[href='/s/{by_agent[agent]['id']}']")).to_contain_text(shown)
+    assert page.js_errors == []
+
+
 def test_manifest_parses_without_errors_and_icons_are_real(web, phone: BrowserContext) -> None:
     page = open_app(phone, web)
     result = phone.new_cdp_session(page).send("Page.getAppManifest")

@@ -54,7 +54,8 @@ def test_api_request_tokens_equal_the_rollout_token_count(scenario):
     total = counts[-1]["total_token_usage"]
     summed = sum((e.tokens for e in api), Tokens())
     assert summed == Tokens(input=total["input_tokens"] - total["cached_input_tokens"],
-                            output=total["output_tokens"], cache_read=total["cached_input_tokens"],
+                            output=total["output_tokens"] - total["reasoning_output_tokens"],
+                            cache_read=total["cached_input_tokens"],
                             cache_write=total["cache_write_input_tokens"], reasoning=total["reasoning_output_tokens"])
     assert summed == Tokens(input=2500, output=52)
     assert len({e.key for e in api}) == len(api)
@@ -67,7 +68,7 @@ def test_cached_input_is_split_out_of_input():
              "reasoning_token_count": "3", "cache_write_token_count": "0"}
     rec = LogRecord(resource={}, scope="codex_otel.log_only", attrs=attrs, body=None, time_ns=0, observed_ns=7)
     (event,) = adapter.normalise_log(rec)
-    assert event.tokens == Tokens(input=200, output=5, cache_read=800, reasoning=3)
+    assert event.tokens == Tokens(input=200, output=2, cache_read=800, reasoning=3)  # reasoning is part of the 5
     assert event.ts == 7  # timeUnixNano is 0 on every Codex log record
 
 

@@ -27,7 +27,9 @@ async def test_wal_stays_bounded_under_continuous_writes(tmp_path: Path) -> None
         rows = await store.read(lambda c: c.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'row-%'").fetchone())
         assert rows == (20_000,)
         assert store.checkpointer.restarts >= 1
-        assert largest < 5_000_000, f"the WAL grew to {largest} bytes"
+        # Without restarts the WAL ends past 30 MB; with them it peaks at 2-4 MB here, and a loaded
+        # machine that starves the checkpointer's thread for a while (7 MB seen) still stays far below.
+        assert largest < 12_000_000, f"the WAL grew to {largest} bytes"
     finally:
         await store.close()
     with sqlite3.connect(tmp_path / "o.db") as conn:

@@ -1,5 +1,5 @@
 import { memo } from "react";
-import { ago, shortPath, tokens, usd } from "../format";
+import { ago, sessionCost, shortPath, tokens } from "../format";
 import { STATUS } from "../status";
 import type { Session } from "../types";
 import { Link } from "./Link";
@@ -44,7 +44,7 @@ export const SessionCard = memo(function SessionCard({
         <div className="card-stats">
           <span>Last activity {ago(s.last_activity_at, now)}</span>
           <span>
-            {tokens(used)} tokens · {usd(s.cost_usd)}
+            {tokens(used)} tokens · {sessionCost(s.cost_usd, s.cost_basis)}
           </span>
         </div>
       </Link>

@@ -37,6 +37,11 @@ export function pivot(rows: CostRow[], days: string[]): { models: string[]; data
 }
 
 /** Axis labels precise enough to tell ticks apart (small daily costs are fractions of a cent). */
+/** Tokens but no cost: an agent that reports none, on a model missing from [prices]. */
+export function unpriced(r: CostRow): boolean {
+  return r.cost_usd === 0 && r.input + r.output + r.cache_read + r.cache_write + r.reasoning > 0;
+}
+
 function money(incr: number) {
   const decimals = Math.max(2, -Math.floor(Math.log10(incr || 1)));
   return (v: number) => `$${v.toFixed(decimals)}`;
@@ -131,12 +136,18 @@ export default function CostsView() {
                     <td>{tokens(r.input)}</td>
                     <td>{tokens(r.output + r.reasoning)}</td>
                     <td>{tokens(r.cache_read + r.cache_write)}</td>
-                    <td>{usd(r.cost_usd)}</td>
+                    <td>{unpriced(r) ? "n/a" : usd(r.cost_usd)}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
+          {perModel.some(unpriced) && (
+            <p className="note">
+              n/a: the agent reports no cost and the model has no price yet; add it under <code>[prices]</code> in
+              config.toml. Codex and Gemini costs are estimated from list prices.
+            </p>
+          )}
         </>
       )}
     </section>

@@ -4,7 +4,7 @@ import { Dialog } from "../components/Dialog";
 import { Link } from "../components/Link";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline, eventLabel, storyEvents } from "../components/Timeline";
-import { ago, clock, eventTime, tokens, usd } from "../format";
+import { ago, clock, eventTime, sessionCost, tokens } from "../format";
 import { useNow } from "../hooks";
 import { useWatch } from "../live";
 import type { LiveState } from "../store";
@@ -18,7 +18,7 @@ function Breakdown({ s }: { s: Session }) {
     ["Cache read", tokens(t.cache_read)],
     ["Cache write", tokens(t.cache_write)],
     ["Reasoning", tokens(t.reasoning)],
-    ["Cost", usd(s.cost_usd)],
+    ["Cost", sessionCost(s.cost_usd, s.cost_basis)],
     ["Tool calls", String(s.tool_calls ?? 0)],
     ["Errors", String(s.errors ?? 0)],
   ];
