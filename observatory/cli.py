@@ -82,8 +82,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"observatory {health['version']} at {base}: {len(sessions)} sessions, seq {health['seq']}")
     for s in sessions:
         tool = f" [{s['current_tool']}]" if s.get("current_tool") else ""
-        print(f"  {s['status']:<16} {s['agent']:<7} {s.get('project') or '-':<20} "
-              f"${s['cost_usd']:.4f}  {s['id']}{tool}")
+        cost = {"estimated": f"≈${s['cost_usd']:.4f}", "unpriced": "cost n/a"}.get(
+            s.get("cost_basis", ""), f"${s['cost_usd']:.4f}")
+        print(f"  {s['status']:<16} {s['agent']:<7} {s.get('project') or '-':<20} {cost:>9}  {s['id']}{tool}")
     return 0
 
 

@@ -213,8 +213,10 @@ class Detector:
         if s.id in self.budget_fired:  # the budget changed since the last alert: a new crossing
             self.book.resolve(s.id, ("budget",))
         self.budget_fired[s.id] = budget
-        await self.book.fire(s.id, "budget", f"{label(s)}: budget reached",
-                             f"${s.cost_usd:.2f} spent; the budget is ${budget:.2f}")
+        spent = {"estimated": f"about ${s.cost_usd:.2f} spent (estimated from list prices)",
+                 "unpriced": f"at least ${s.cost_usd:.2f} spent (some requests have no price)",
+                 }.get(s.cost_basis, f"${s.cost_usd:.2f} spent")
+        await self.book.fire(s.id, "budget", f"{label(s)}: budget reached", f"{spent}; the budget is ${budget:.2f}")
 
     def on_session(self, s: Session) -> None:
         self.book.resolve(s.id, stale_kinds(s))

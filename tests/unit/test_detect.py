@@ -21,7 +21,7 @@ import pytest
 
 from observatory import alerts, config, detect
 from observatory.app import Observatory, build
-from observatory.model import Event, Kind, SessionStatus, Source, now_ns
+from observatory.model import Event, Kind, SessionStatus, Source, Tokens, now_ns
 from observatory.store import alerts as sql
 
 NS = 1_000_000_000
@@ -179,6 +179,17 @@ async def test_budget_alerts_once_when_the_cost_passes_it(make_rig):
     await rig.send(s, Kind.API_REQUEST, cost_usd=3.0)
     found = await rig.alerts(s)
     assert [(a.kind, a.body) for a in found] == [("budget", "$1.60 spent; the budget is $1.50")]
+
+
+async def test_budget_counts_estimated_costs_and_says_they_are_estimates(make_rig):
+    rig = await make_rig(budget_usd="1")
+    s = sid()
+    # What the Codex adapter makes of a priced response.completed: tokens and an estimated cost.
+    await rig.send(s, Kind.API_REQUEST, cost_usd=1.25, tokens=Tokens(input=1_000_000),
+                   detail={"cost_basis": "estimated"})
+    found = await rig.alerts(s)
+    assert [(a.kind, a.body) for a in found] == [
+        ("budget", "about $1.25 spent (estimated from list prices); the budget is $1.00")]
 
 
 async def test_disabled_kind_never_alerts(make_rig):
