@@ -51,14 +51,16 @@ async def get_session(request: Request) -> Response:
 async def session_events(request: Request) -> Response:
     obs = request.app.state.obs
     sid = request.path_params["session_id"]
-    if obs.sessions.get(sid) is None:
+    session = obs.sessions.get(sid)
+    if session is None:
         return not_found(f"no session {sid!r}")
     try:
         after = _int_param(request, "after", 0, 0, 2**62)
         limit = _int_param(request, "limit", 200, 1, MAX_PAGE)
     except ValueError as exc:
         return bad_request(f"bad query parameter: {exc}")
-    events = await obs.store.read(sql.session_events, sid, after, limit + 1)
+    # Every committed event has been applied already: none of this session's is past its last_seq.
+    events = await obs.store.read(sql.session_events, sid, after, limit + 1, session.last_seq)
     more = len(events) > limit
     events = events[:limit]
     return JSONResponse({"events": [e.to_api() for e in events],

@@ -156,6 +156,14 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, """
     DROP INDEX raw_records_received;
     """),
+    # A session's events by (session_id, seq): with many sessions exporting at once each new row
+    # landed on another index page, ~4.7 KB of WAL per event at 100 interleaved sessions. Keyed
+    # by 1,024-seq bucket first, new entries share the few pages of the current bucket (~0.7 KB
+    # per event, a fifth of the server's CPU per OTLP record); reads seek once per bucket.
+    (8, """
+    DROP INDEX events_session;
+    CREATE INDEX events_session_bucket ON events (seq >> 10, session_id);
+    """),
 ]
 
 

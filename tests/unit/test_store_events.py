@@ -50,6 +50,30 @@ def test_migrations_bring_an_old_file_to_the_latest_version_once(tmp_path: Path)
     assert migrate(conn) == latest_version()
     assert migrate(conn) == latest_version()
     assert [sid for (sid,) in conn.execute("SELECT session_id FROM events")] == ["kept"]
+    indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "events_session_bucket" in indexes and "events_session" not in indexes
+
+
+def test_a_sessions_events_page_in_order_across_index_buckets(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "o.db")
+    migrate(conn)
+    sessions = ["a", "b", "c"]
+    conn.execute("BEGIN")
+    for start in range(0, 3000, 100):  # three sessions interleaved, as parallel agents export
+        sql.insert_events(conn, [_event(sessions[i % 3], i) for i in range(start, start + 100)], None, 0)
+    conn.execute("COMMIT")
+    assert sql.last_seq(conn) == 3000 > 2 << sql.BUCKET_BITS
+    expected = [seq for (seq,) in conn.execute("SELECT seq FROM events WHERE session_id = 'b' ORDER BY seq")]
+    for upto in (None, expected[-1]):
+        pages, after = [], 0
+        while page := sql.session_events(conn, "b", after, 7, upto):
+            pages.append([ev.seq for ev in page])
+            after = page[-1].seq
+        assert [seq for page in pages for seq in page] == expected and all(len(p) == 7 for p in pages[:-1])
+    assert [ev.session_id for ev in sql.session_events(conn, "c", 1020, 3)] == ["c"] * 3
+    assert sql.session_events(conn, "nobody", 0, 10) == []
+    plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql._SESSION_PAGE, (1, "b", 0, 7)))
+    assert "INDEX events_session_bucket" in plan, plan
 
 
 def test_prune_command_deletes_only_what_is_older(tmp_path: Path) -> None:
