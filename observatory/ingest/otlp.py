@@ -65,12 +65,16 @@ def normalise(signal: str, records: list[Any]) -> tuple[list[Event], int, str, s
     return events, rejected, message, agent_name or (sorted(unknown)[0] if unknown else "")
 
 
+_ACCEPTED = {PROTOBUF: b"", JSON: b"{}"}  # an Export*ServiceResponse with nothing to report, encoded
+
+
 def _respond(signal: str, encoding: str, rejected: int, message: str) -> Response:
+    if not rejected and not message:
+        return Response(_ACCEPTED[encoding], media_type=encoding)
     cls, field = _RESPONSES[signal]
     resp = cls()
-    if rejected or message:
-        setattr(resp.partial_success, field, rejected)
-        resp.partial_success.error_message = message
+    setattr(resp.partial_success, field, rejected)
+    resp.partial_success.error_message = message
     if encoding == PROTOBUF:
         return Response(resp.SerializeToString(), media_type=PROTOBUF)
     return Response(json_format.MessageToJson(resp, indent=None), media_type=JSON)
