@@ -50,6 +50,8 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.log_level != "debug":  # the scheduler logs every run of the once-a-second detector tick
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from observatory.server import run
     return run(settings, log_level=args.log_level)
 

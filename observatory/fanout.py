@@ -18,7 +18,8 @@ from observatory.bus import Bus, Follower, Message
 log = logging.getLogger("observatory.live")
 
 COALESCE_S = 0.010  # let a burst gather: one frame instead of one per message (10 ms beat 5 ms in 5 of 5 A/B pairs at 50 clients)
-MAX_BATCH = 500
+MAX_BATCH = 500  # messages in one frame
+DRAIN_PER_TURN = 10 * MAX_BATCH
 HUB_QUEUE_MAX = 100_000
 
 
@@ -113,19 +114,26 @@ class Fanout(Follower):
         self.clients.discard(client)
 
     async def _run(self) -> None:
-        """Bursts become frames; a quiet bus becomes a heartbeat frame, one timer for all."""
+        """Bursts become frames; a quiet bus becomes a heartbeat frame, one timer for all.
+
+        A backlog is taken without waiting on the loop and drained up to DRAIN_PER_TURN
+        messages a turn: a heavy ingest publishes ~1,000 messages in one loop turn, and taking
+        one frame's worth per turn fell behind until the queue overflowed (100,000 messages
+        and 50 MB held, even with no client connected)."""
         while True:
-            try:
-                first = await asyncio.wait_for(self._sub.get(), self.heartbeat_s)
-            except asyncio.TimeoutError:
-                heartbeat = Frame([Message("heartbeat", None)])
-                for client in self.clients:
-                    client.push(heartbeat)
-                continue
-            if self._sub.qsize() < MAX_BATCH:
-                await asyncio.sleep(COALESCE_S)  # let a burst gather; a backlog needs no waiting for
+            first = self._sub.get_nowait()
+            if first is None:
+                try:
+                    first = await asyncio.wait_for(self._sub.get(), self.heartbeat_s)
+                except asyncio.TimeoutError:
+                    heartbeat = Frame([Message("heartbeat", None)])
+                    for client in self.clients:
+                        client.push(heartbeat)
+                    continue
+            # Let a burst gather; a backlog needs no waiting for, only a turn of the loop.
+            await asyncio.sleep(COALESCE_S if self._sub.qsize() < MAX_BATCH else 0)
             messages = [first]
-            while len(messages) < MAX_BATCH and (msg := self._sub.get_nowait()) is not None:
+            while len(messages) < DRAIN_PER_TURN and (msg := self._sub.get_nowait()) is not None:
                 messages.append(msg)
             if self._sub.overflowed:
                 self._sub.overflowed = False
@@ -133,8 +141,7 @@ class Fanout(Follower):
                 for client in self.clients:
                     client.resync()
                 continue
-            if not self.clients:
-                continue  # nobody to encode for (e.g. pure ingest)
-            frame = Frame(latest_sessions_only(messages))
-            for client in self.clients:
-                client.push(frame)
+            for start in range(0, len(messages) if self.clients else 0, MAX_BATCH):
+                frame = Frame(latest_sessions_only(messages[start:start + MAX_BATCH]))
+                for client in self.clients:
+                    client.push(frame)

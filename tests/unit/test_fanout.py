@@ -115,3 +115,31 @@ async def test_a_backlog_is_drained_without_waiting_between_frames():
         assert len(frames) == 40 and frames[-1].last_event_seq == 20_000
     finally:
         await fanout.stop()
+
+
+async def test_it_keeps_up_with_an_ingest_publishing_a_thousand_messages_a_loop_turn():
+    """What a heavy OTLP ingest does (4 requests of 100 records and their session updates in
+    one commit): the fanout's queue must stay short, with or without a client to send to."""
+    bus = Bus()
+    fanout = Fanout(bus, heartbeat_s=20)
+    fanout.start()
+    try:
+        seq = 0
+        deepest = 0
+        for turn in range(200):
+            if turn == 100:
+                client = fanout.join(1_000_000)
+            for _ in range(1000):
+                seq += 1
+                bus.publish(event(seq))
+            deepest = max(deepest, fanout.pending)
+            await asyncio.sleep(0)  # one turn of the loop
+        assert deepest < 10_000  # a few turns' worth; taking one frame a turn grew it to 100,000
+        while fanout.pending:
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.05)
+        # Frames may start with what was queued before it joined: text_for leaves that out.
+        sent = [m.seq for frame in client.take() for m in frame.messages if m.n > client.joined_n]
+        assert sent == list(range(100_001, 200_001))  # everything after joining, in order
+    finally:
+        await fanout.stop()

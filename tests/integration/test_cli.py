@@ -1,4 +1,4 @@
-"""`observatory status`: the real command against a real server fed the three agents' captured sessions."""
+"""`observatory serve` and `observatory status`: the real commands against a real server."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
-from conftest import FIXTURES, REPO
+import time
+
+from conftest import FIXTURES, REPO, start_server
 from replay import replay
 
 
@@ -38,3 +40,15 @@ def test_status_of_an_observatory_that_is_not_running_says_how_to_start_it(serve
     out = status("--url", url)
     assert out.returncode == 1
     assert f"observatory is not reachable at {url}" in out.stderr and "start it with: observatory serve" in out.stderr
+
+
+def test_serve_logs_what_happens_not_the_schedulers_every_tick(tmp_path):
+    server = start_server(tmp_path / "data", "--log-level", "info")
+    try:
+        assert server.post("/hooks/nobody", {})[0] == 404
+        time.sleep(2.5)  # the detector's tick runs every second
+    finally:
+        server.stop()
+    log = "".join(server.output)
+    assert "INFO" in log and "POST /hooks/nobody" in log  # its own INFO and WARNING lines are there
+    assert "apscheduler" not in log and "Running job" not in log
