@@ -141,7 +141,9 @@ class Fanout(Follower):
                 for client in self.clients:
                     client.resync()
                 continue
-            for start in range(0, len(messages) if self.clients else 0, MAX_BATCH):
+            if not self.clients:
+                continue  # nobody to encode for (e.g. pure ingest): the backlog is simply dropped
+            for start in range(0, len(messages), MAX_BATCH):
                 frame = Frame(latest_sessions_only(messages[start:start + MAX_BATCH]))
                 for client in self.clients:
                     client.push(frame)

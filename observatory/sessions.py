@@ -97,10 +97,10 @@ class Sessions:
         if ev.tokens:
             s.tokens = s.tokens + ev.tokens
         s.cost_usd += ev.cost_usd
-        if ev.kind == Kind.API_REQUEST and ev.tokens:
-            s.cost_basis = prices.less_certain(s.cost_basis, ev.detail.get("cost_basis") or prices.REPORTED)
-        if ev.model and ev.kind == Kind.API_REQUEST:
-            s.model = ev.model
+        if ev.kind == Kind.API_REQUEST:
+            s.model = ev.model or s.model
+            if ev.tokens:
+                s.cost_basis = prices.less_certain(s.cost_basis, ev.detail.get("cost_basis") or prices.REPORTED)
         if ev.cwd and ev.cwd != s.cwd:
             s.cwd = ev.cwd
             s.project = ev.project or os.path.basename(ev.cwd.rstrip("/")) or ev.cwd

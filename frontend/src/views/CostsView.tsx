@@ -36,12 +36,12 @@ export function pivot(rows: CostRow[], days: string[]): { models: string[]; data
   return { models, data: [x, ...cost] };
 }
 
-/** Axis labels precise enough to tell ticks apart (small daily costs are fractions of a cent). */
 /** Tokens but no cost: an agent that reports none, on a model missing from [prices]. */
 export function unpriced(r: CostRow): boolean {
   return r.cost_usd === 0 && r.input + r.output + r.cache_read + r.cache_write + r.reasoning > 0;
 }
 
+/** Axis labels precise enough to tell ticks apart (small daily costs are fractions of a cent). */
 function money(incr: number) {
   const decimals = Math.max(2, -Math.floor(Math.log10(incr || 1)));
   return (v: number) => `$${v.toFixed(decimals)}`;

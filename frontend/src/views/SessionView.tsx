@@ -41,9 +41,10 @@ export function SessionView({ live, id, confirm }: { live: LiveState; id: string
   const s = live.sessions[id];
   const timeline = live.timelines[id];
   const [withMetrics, setWithMetrics] = useState(false);
-  const all = timeline?.events;
-  const shown = useMemo(() => storyEvents(all ?? [], withMetrics), [all, withMetrics]);
-  const metrics = withMetrics ? shown.filter((ev) => ev.kind === "metric").length : (all?.length ?? 0) - shown.length;
+  const events = timeline?.events;
+  const story = useMemo(() => storyEvents(events ?? [], false), [events]);
+  const shown = withMetrics && events ? events : story;
+  const metrics = (events?.length ?? 0) - story.length;
 
   return (
     <article className="detail" aria-labelledby="session-title">
