@@ -79,6 +79,7 @@ async def health(request: Request) -> Response:
         "ws_clients": obs.live_clients,
         "ingested": obs.pipeline.ingested(),
         "unknown_events": dict(obs.pipeline.unknown_events),
+        "decode_worker": obs.services["decode_worker"].status(),
     })
 
 

@@ -76,6 +76,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("agent-observatory")))
     max_body_mb: float = 16
     writer_queue_max: int = 20000
+    decode_worker: bool = True  # OTLP bodies are decoded in a child process (a second core)
     ws_queue_max: int = 1000
     ws_heartbeat_s: float = 20.0
     allowed_origins: list[str] = field(default_factory=list)
@@ -106,6 +107,7 @@ DEFAULT_CONFIG_TEXT = """\
 # port = 4318                  # the OTLP/HTTP default, so agents need no path config
 # remote_port = 0              # 0 = no remote listener (what a tunnel points at); -1 = any free port
 # max_body_mb = 16             # request body limit, checked after decompression too
+# decode_worker = true         # decode OTLP in a child process, on a second core (if there is one)
 # ws_heartbeat_s = 20.0        # live stream: a heartbeat after this long without messages
 
 [alerts]

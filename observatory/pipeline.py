@@ -35,15 +35,17 @@ class Pipeline:
         self.stored_kinds: Counter[tuple[str, str]] = Counter()  # (agent, kind), for /metrics and health
         self.rejected_requests = 0
 
-    async def ingest(self, events: list[Event], raw: sql.Raw | None) -> list[Event]:
+    async def ingest(self, events: list[Event], raw: sql.Raw | None,
+                     rows: list[tuple] | None = None) -> list[Event]:
         """Store events durably, then apply and publish them; returns the stored ones.
+        `rows` are their `sql.event_row`s, when the decode worker computed them.
 
         Raises store.Saturated when the writer is overloaded (callers answer 503).
         """
         for ev in events:
             if ev.kind == Kind.OTHER and ev.status == "unknown":
                 self.unknown_events[f"{ev.agent}:{ev.name}"] += 1
-        future = self.store.submit(sql.insert_events, events, raw, self.raw_max_bytes,
+        future = self.store.submit(sql.insert_events, events, raw, self.raw_max_bytes, rows,
                                    weight=max(1, len(events)), after=self._committed)
         return await future  # type: ignore[misc]
 

@@ -2,12 +2,14 @@
 
 Answers with the signal's Export*ServiceResponse in the request's encoding, after the
 events are committed. Records from an agent we have no adapter for are kept raw and
-reported through `partial_success`.
+reported through `partial_success`. The decode worker (a child process) turns bodies into
+events; the feature's start and stop run it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from observatory import agents
-from observatory.agents.base import Adapter
 from observatory.ingest.body import BadInput, read_body
-from observatory.ingest.otlp_decode import JSON, PROTOBUF, DecodeError, decode, media_type
+from observatory.ingest.decode_worker import DecodeWorker, WorkerGone
+from observatory.ingest.otlp_decode import JSON, PROTOBUF, DecodeError, media_type
 from observatory.ingest.respond import error_response, ingest_or_503
-from observatory.model import Event, now_ns
+from observatory.model import now_ns
+from observatory.store import Saturated
 from observatory.store.events import Raw
 
 log = logging.getLogger("observatory.ingest")
@@ -34,37 +36,6 @@ _RESPONSES = {
     "metrics": (ExportMetricsServiceResponse, "rejected_data_points"),
     "traces": (ExportTraceServiceResponse, "rejected_spans"),
 }
-_NORMALISER = {"logs": "normalise_log", "metrics": "normalise_metric", "traces": "normalise_span"}
-
-
-def normalise(signal: str, records: list[Any]) -> tuple[list[Event], int, str, str]:
-    """Records → events; returns (events, rejected count, error message, agent name)."""
-    events: list[Event] = []
-    rejected = 0
-    unknown: set[str] = set()
-    agent_name = ""
-    method = _NORMALISER[signal]
-    cache: dict[str, Callable[[Any], list[Event]] | None] = {}
-    for rec in records:
-        service = str(rec.resource.get("service.name", ""))
-        fn = cache.get(service, ...)
-        if fn is ...:
-            adapter: Adapter | None = agents.by_service_name(service)
-            fn = cache[service] = getattr(adapter, method) if adapter else None
-            if adapter:
-                agent_name = adapter.name
-        if fn is None:
-            rejected += 1
-            unknown.add(service or "(none)")
-            continue
-        events.extend(fn(rec))
-    message = ""
-    if unknown:
-        known = ", ".join(sorted(s for a in agents.ADAPTERS.values() for s in a.service_names))
-        message = f"no adapter for service.name {', '.join(sorted(unknown))} (known: {known}); kept raw"
-    return events, rejected, message, agent_name or (sorted(unknown)[0] if unknown else "")
-
-
 _ACCEPTED = {PROTOBUF: b"", JSON: b"{}"}  # an Export*ServiceResponse with nothing to report, encoded
 
 
@@ -88,19 +59,32 @@ def receiver(signal: str) -> Callable[[Request], Any]:
             if encoding not in (PROTOBUF, JSON):
                 raise BadInput(415, f"Content-Type must be {PROTOBUF} or {JSON}, not {encoding or 'missing'!r}")
             body = await read_body(request, obs.settings.max_body_bytes)
+            received = now_ns()
             try:
-                records = decode(signal, body, encoding)
+                result = await obs.services["decode_worker"].normalise(signal, body, encoding, received)
             except DecodeError as exc:
                 raise BadInput(400, str(exc)) from None
         except BadInput as exc:
             return error_response(request, exc.status, str(exc))
-        events, rejected, message, agent = normalise(signal, records)
-        if message:
-            log.warning("/v1/%s from %s: %s", signal, request.client.host if request.client else "?", message)
-        raw = Raw(now_ns(), agent or "unknown", f"otlp-{signal}", encoding, body)
-        return await ingest_or_503(request, events, raw, lambda: _respond(signal, encoding, rejected, message))
+        except (Saturated, WorkerGone) as exc:
+            return error_response(request, 503, f"{exc}; retry shortly", **{"Retry-After": "1"})
+        if result.message:
+            log.warning("/v1/%s from %s: %s", signal, request.client.host if request.client else "?", result.message)
+        raw = Raw(received, result.agent or "unknown", f"otlp-{signal}", encoding, body, result.deflated)
+        return await ingest_or_503(request, result.events, raw,
+                                   lambda: _respond(signal, encoding, result.rejected, result.message), result.rows)
     export.__name__ = f"otlp_{signal}"
     return export
+
+
+async def start(obs: Any) -> None:
+    worker = obs.services["decode_worker"] = DecodeWorker(obs.settings.prices, obs.pipeline.raw_max_bytes)
+    if obs.settings.decode_worker and (os.cpu_count() or 1) > 1:
+        await worker.start()
+
+
+async def stop(obs: Any) -> None:
+    await obs.services["decode_worker"].stop()
 
 
 receivers = {f"/v1/{signal}": receiver(signal) for signal in _RESPONSES}

@@ -24,9 +24,9 @@ def error_response(request: Request, status: int, message: str, **headers: str) 
 
 
 async def ingest_or_503(request: Request, events: list[Event], raw: Raw,
-                        ok: Callable[[], Response]) -> Response:
+                        ok: Callable[[], Response], rows: list[tuple] | None = None) -> Response:
     try:
-        await request.app.state.obs.pipeline.ingest(events, raw)
+        await request.app.state.obs.pipeline.ingest(events, raw, rows)
     except Saturated as exc:
         return error_response(request, 503, f"{exc}; retry shortly", **{"Retry-After": "1"})
     return ok()

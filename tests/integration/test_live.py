@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 
 import pytest
 from websockets.asyncio.client import connect
@@ -22,12 +23,14 @@ def post_hook(server, payload: dict, **changes) -> None:
     assert status == 200, body
 
 
-_pending: dict[int, list[dict]] = {}
+# Messages of a batch frame not read yet, per connection (keyed by the connection itself: an id()
+# is reused once a closed connection is collected, and handed its leftovers to a new one).
+_pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def recv_json(ws, timeout: float = 5) -> dict:
     """The next protocol message, unpacking the server's batch frames."""
-    queue = _pending.setdefault(id(ws), [])
+    queue = _pending.setdefault(ws, [])
     if not queue:
         frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         queue.extend(frame["messages"] if frame["type"] == "batch" else [frame])

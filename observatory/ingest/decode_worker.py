@@ -1,0 +1,228 @@
+"""OTLP decoding and normalising in a child process: the server's second core.
+
+Parsing protobuf and mapping records to Events was a third of the server's CPU per OTLP
+record, all on the one event loop that also commits, applies and streams. A child process
+takes it over: the server hands it each body and gets canonical Events back, in order. Every
+OTLP request goes through the same child, so the adapters' per-session memory (Gemini's
+cumulative metrics, its occurrence counts) lives in one place. Hooks stay in the server:
+they are small, and their latency is the agent's.
+
+If the child dies, the requests it held go to a new one. A body that was being decoded when
+two children in a row died is answered 400: it is what kills them. After three deaths
+without one answer in between, the server decodes in-process from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections import deque
+from dataclasses import dataclass
+
+from observatory.agents import prices
+from observatory.ingest.otlp_decode import DecodeError
+from observatory.ingest.otlp_normalise import Normalised, normalise_body, prepare
+from observatory.store import Saturated
+
+log = logging.getLogger("observatory.ingest")
+
+FRAME = struct.Struct("!I")  # every message: its length, then a pickle
+MAX_PENDING_BYTES = 64 * 1024 * 1024  # bodies handed over and not yet answered
+DEATHS_PER_BODY = 2
+DEATHS_BEFORE_INLINE = 3
+STOP_WAIT_S = 2.0
+
+
+class WorkerGone(Exception):
+    """The decode worker stopped while a request waited for it (the server is stopping)."""
+
+
+@dataclass(slots=True)
+class _Request:
+    signal: str
+    encoding: str
+    body: bytes
+    received_at: int
+    frame: bytes
+    future: asyncio.Future[Normalised]
+    deaths: int = 0
+
+
+class DecodeWorker:
+    """The parent's side. Without `start()` (or after giving up on the child) it normalises
+    in-process, so callers need not care which it is."""
+
+    def __init__(self, price_overrides: dict[str, list[float]], raw_max_bytes: int,
+                 command: list[str] | None = None) -> None:
+        config = {"prices": price_overrides, "raw_max_bytes": raw_max_bytes}
+        self._argv = command or [sys.executable, "-m", "observatory.ingest.decode_worker", json.dumps(config)]
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: deque[_Request] = deque()
+        self._pending_bytes = 0
+        self._deaths_in_a_row = 0
+        self._stopping = False
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def status(self) -> dict[str, int | None]:
+        return {"pid": self.pid, "restarts": self.restarts, "pending": len(self._pending)}
+
+    async def start(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self._reader = asyncio.create_task(self._read(self._proc), name="decode-worker-reader")
+        for req in self._pending:  # what the previous child held, in the order it came
+            self._send(req)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None
+        proc.stdin.close()  # the child exits at end of input
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_WAIT_S)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._fail_pending(WorkerGone("the server is stopping"))
+
+    async def normalise(self, signal: str, body: bytes, encoding: str, received_at: int) -> Normalised:
+        """Decode and normalise one body (prepared for the store, when the child does it);
+        raises DecodeError (a bad body) or Saturated."""
+        if self._proc is None:
+            return normalise_body(signal, body, encoding)
+        if self._pending_bytes > MAX_PENDING_BYTES:
+            raise Saturated(f"the decoder holds {self._pending_bytes >> 20} MiB of bodies")
+        data = pickle.dumps((signal, encoding, body, received_at), pickle.HIGHEST_PROTOCOL)
+        req = _Request(signal, encoding, body, received_at, FRAME.pack(len(data)) + data,
+                       asyncio.get_running_loop().create_future())
+        self._pending.append(req)
+        self._pending_bytes += len(body)
+        self._send(req)
+        return await req.future
+
+    def _send(self, req: _Request) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(req.frame)
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        try:
+            while True:
+                (size,) = FRAME.unpack(await proc.stdout.readexactly(FRAME.size))
+                answer = pickle.loads(await proc.stdout.readexactly(size))
+                self._deaths_in_a_row = 0
+                self._answer(self._pending.popleft(), answer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        await proc.wait()
+        if not self._stopping and self._proc is proc:
+            await self._replace(proc.returncode)
+
+    def _answer(self, req: _Request, answer: tuple) -> None:
+        self._pending_bytes -= len(req.body)
+        if req.future.done():
+            return
+        if answer[0] == "ok":
+            req.future.set_result(Normalised(*answer[1:]))
+        elif answer[0] == "bad":
+            req.future.set_exception(DecodeError(answer[1]))
+        else:
+            req.future.set_exception(RuntimeError(f"the decode worker failed: {answer[1]}"))
+
+    async def _replace(self, returncode: int | None) -> None:
+        """The child died: blame the body it was on, then start another (or decode here)."""
+        self._deaths_in_a_row += 1
+        self.restarts += 1
+        log.error("the decode worker (pid %s) died with status %s holding %d requests",
+                  self.pid, returncode, len(self._pending))
+        if self._pending:
+            head = self._pending[0]
+            head.deaths += 1
+            if head.deaths >= DEATHS_PER_BODY:
+                self._answer(self._pending.popleft(), ("bad", "the body crashed the decoder twice"))
+        if self._deaths_in_a_row >= DEATHS_BEFORE_INLINE:
+            log.error("the decode worker keeps dying; decoding in the server from now on")
+            self._proc = None
+            self._inline_pending()
+            return
+        try:
+            await self.start()
+        except OSError:
+            log.exception("cannot start a new decode worker; decoding in the server from now on")
+            self._proc = None
+            self._inline_pending()
+
+    def _inline_pending(self) -> None:
+        while self._pending:
+            req = self._pending.popleft()
+            self._pending_bytes -= len(req.body)
+            if req.future.done():
+                continue
+            try:
+                req.future.set_result(normalise_body(req.signal, req.body, req.encoding))
+            except Exception as exc:  # DecodeError, or an adapter's bug: the caller answers it
+                req.future.set_exception(exc)
+
+    def _fail_pending(self, exc: Exception) -> None:
+        while self._pending:
+            req = self._pending.popleft()
+            self._pending_bytes -= len(req.body)
+            if not req.future.done():
+                req.future.set_exception(exc)
+
+
+def _answer(signal: str, encoding: str, body: bytes, received_at: int, raw_max_bytes: int) -> tuple:
+    try:
+        n = prepare(signal, body, encoding, received_at, raw_max_bytes)
+    except DecodeError as exc:
+        return ("bad", str(exc))
+    except Exception as exc:
+        log.exception("normalising a %s body failed", signal)
+        return ("error", f"{type(exc).__name__}: {exc}")
+    return ("ok", n.events, n.rejected, n.message, n.agent, n.rows, n.deflated)
+
+
+def main() -> None:
+    """The child: frames in on stdin, frames out on a private copy of stdout, until end of input.
+    Its own stdout goes to stderr, so a stray print can never corrupt an answer."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s decode-worker %(levelname)s %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then closes our input
+    config = json.loads(sys.argv[1])
+    prices.configure(config["prices"])
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    gc.collect()
+    gc.freeze()
+    while True:
+        head = requests.read(FRAME.size)
+        if len(head) < FRAME.size:
+            return
+        kind, encoding, body, received_at = pickle.loads(requests.read(FRAME.unpack(head)[0]))
+        data = pickle.dumps(_answer(kind, encoding, body, received_at, config["raw_max_bytes"]),
+                            pickle.HIGHEST_PROTOCOL)
+        answers.write(FRAME.pack(len(data)) + data)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main()
