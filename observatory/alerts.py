@@ -60,6 +60,7 @@ class AlertBook:
             return None
         key = (session_id, kind)
         now = now_ns()
+        self._prune(now)
         if key in self.open:
             return None
         if kind not in NO_COOLDOWN_KINDS and now - self.last_fired.get(key, 0) < self.settings.cooldown_s * 1e9:
@@ -87,7 +88,10 @@ class AlertBook:
         return alert
 
     def resolve(self, session_id: str, kinds: tuple[str, ...] | frozenset[str]) -> list[Alert]:
-        """Close the open alerts of these kinds for the session (the session moved on)."""
+        """Close the open alerts of these kinds for the session (the session moved on).
+        Called for every session change, so the usual case (nothing open) returns at once."""
+        if not self.open:
+            return []
         now = now_ns()
         closed = []
         for kind in kinds:
@@ -100,7 +104,6 @@ class AlertBook:
         stored = [a.id for a in closed if a.id]
         if stored:
             self.obs.store.submit(sql.resolve_alerts, stored, now, weight=0, wait=False)
-        self._prune(now)
         return closed
 
     def _prune(self, now: int) -> None:

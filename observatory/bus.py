@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +51,9 @@ class Subscription:
     asyncio.Queue's bookkeeping (task counts, putter wake-ups) cost a fifth of the event
     loop's time at ingest rates, paid once per subscriber per message."""
 
-    def __init__(self, bus: Bus, maxsize: int) -> None:
+    def __init__(self, bus: Bus, maxsize: int, types: frozenset[str] | None) -> None:
         self._bus = bus
+        self.types = types  # the message types it takes; None: all
         self._items: deque[Message] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.maxsize = maxsize
@@ -90,17 +91,22 @@ class Subscription:
 class Bus:
     def __init__(self) -> None:
         self._subs: list[Subscription] = []
+        self._routes: dict[str, list[Subscription]] = {}  # message type → its subscribers
         self.seq = 0  # the latest event seq published
         self.published = 0  # messages published so far (Message.n of the latest)
 
-    def subscribe(self, maxsize: int = 10000) -> Subscription:
-        sub = Subscription(self, maxsize)
+    def subscribe(self, maxsize: int = 10000, types: Iterable[str] | None = None) -> Subscription:
+        """A bounded queue of the messages published from now on (of these types only: ingest
+        publishes two messages a record, and a reader that wants neither paid for both)."""
+        sub = Subscription(self, maxsize, frozenset(types) if types is not None else None)
         self._subs.append(sub)
+        self._routes.clear()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         if sub in self._subs:
             self._subs.remove(sub)
+            self._routes.clear()
 
     @property
     def subscribers(self) -> int:
@@ -111,21 +117,25 @@ class Bus:
         msg.n = self.published
         if msg.type == "event":
             self.seq = max(self.seq, msg.seq)
-        for sub in self._subs:
+        subs = self._routes.get(msg.type)
+        if subs is None:
+            subs = self._routes[msg.type] = [s for s in self._subs if s.types is None or msg.type in s.types]
+        for sub in subs:
             sub._put(msg)
 
 
 class Follower:
     """A task that follows the bus through its own subscription; subclasses write `_run`."""
 
-    def __init__(self, bus: Bus, name: str, maxsize: int = 100_000) -> None:
+    def __init__(self, bus: Bus, name: str, maxsize: int = 100_000, types: Iterable[str] | None = None) -> None:
         self.bus = bus
         self.name = name
         self.maxsize = maxsize
+        self.types = types
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._sub = self.bus.subscribe(self.maxsize)
+        self._sub = self.bus.subscribe(self.maxsize, self.types)
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     @property
@@ -146,21 +156,27 @@ class Follower:
 
 
 class Consumer(Follower):
-    """A task feeding every bus message to `handle`: how in-process services (the detector,
-    metrics) follow the bus. A failing message is logged and skipped, never fatal."""
+    """A task feeding every bus message (of its types) to `handle`: how in-process services
+    (the detector, away mode) follow the bus. A failing message is logged and skipped, never
+    fatal. `handle` returns what is left to await, or None: most messages need no waiting,
+    and a coroutine for each cost more than the rule it ran."""
 
-    def __init__(self, bus: Bus, handle: Callable[[Message], Awaitable[None]], name: str,
-                 maxsize: int = 100_000) -> None:
-        super().__init__(bus, name, maxsize)
+    def __init__(self, bus: Bus, handle: Callable[[Message], Awaitable[None] | None], name: str,
+                 maxsize: int = 100_000, types: Iterable[str] | None = None) -> None:
+        super().__init__(bus, name, maxsize, types)
         self.handle = handle
 
     async def _run(self) -> None:
         while True:
-            msg = await self._sub.get()
+            msg = self._sub.get_nowait()
+            if msg is None:
+                msg = await self._sub.get()
             if self._sub.overflowed:
                 self._sub.overflowed = False
                 log.warning("%s fell behind the bus; some messages were skipped", self.name)
             try:
-                await self.handle(msg)
+                pending = self.handle(msg)
+                if pending is not None:
+                    await pending
             except Exception:
                 log.exception("%s failed on a %s message", self.name, msg.type)

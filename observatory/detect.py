@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 
 import psutil
@@ -70,6 +71,11 @@ def duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+async def _in_turn(*works: Awaitable[None]) -> None:
+    for work in works:
+        await work
 
 
 def label(s: Session) -> str:
@@ -117,7 +123,7 @@ class Detector:
         self.budget_fired: dict[str, float] = {}
         self.pid_seen_alive: set[str] = set()
         self.pid_missing_since: dict[str, int] = {}
-        self.consumer = Consumer(obs.bus, self.handle, "detector", QUEUE_MAX)
+        self.consumer = Consumer(obs.bus, self.handle, "detector", QUEUE_MAX, types=("event", "session"))
         self._scheduler: AsyncIOScheduler | None = None
 
     @property
@@ -137,31 +143,35 @@ class Detector:
             self._scheduler.shutdown(wait=False)
         await self.consumer.stop()
 
-    async def handle(self, msg: Message) -> None:
+    def handle(self, msg: Message) -> Awaitable[None] | None:
         if msg.type == "event":
-            await self.on_event(msg.obj)
-        elif msg.type == "session":
-            self.on_session(msg.obj)
+            return self.on_event(msg.obj)
+        self.on_session(msg.obj)
+        return None
 
     # Event-driven rules.
 
-    async def on_event(self, ev: Event) -> None:
+    def on_event(self, ev: Event) -> Awaitable[None] | None:
+        """The alert an event calls for, to await, or None (nearly always)."""
         sid = ev.session_id
         self._track_turn(ev)
         session = self.obs.sessions.get(sid)
         if session is None or now_ns() - ev.ts > LATE_S * _NS:
-            return
+            return None
+        work = None
         if ev.kind == Kind.APPROVAL_NEEDED and session.status == S.NEEDS_APPROVAL:
-            await self._approval(session, ev)
+            work = self._approval(session, ev)
         elif ev.kind == Kind.TURN_END and session.status == S.WAITING_FOR_USER:
-            await self._turn_end(session, ev)
+            work = self._turn_end(session, ev)
         elif ev.kind == Kind.PROCESS_EXIT:
-            await self._process_exit(session, ev)
+            work = self._process_exit(session, ev)
         elif ev.kind == Kind.API_ERROR:
-            await self._api_error(session, ev)
+            work = self._api_error(session, ev)
         elif ev.kind == Kind.API_REQUEST and ev.status == "ok":
             self.book.resolve(sid, ("error_burst",))
-        await self._budget(session)
+        if self._budget_due(session):
+            work = _in_turn(work, self._budget(session)) if work is not None else self._budget(session)
+        return work
 
     def _track_turn(self, ev: Event) -> None:
         if ev.kind == Kind.PROMPT:
@@ -206,10 +216,14 @@ class Detector:
             body = f"{len(window)} API errors in {duration(self.settings.error_burst_window_s)}; last: {error}"
             await self.book.fire(s.id, "error_burst", f"{label(s)}: API errors", body)
 
-    async def _budget(self, s: Session) -> None:
+    def _budget_due(self, s: Session) -> bool:
         budget = float(self.settings.budget_usd)
-        if budget <= 0 or s.cost_usd < budget or self.budget_fired.get(s.id) == budget:
+        return 0 < budget <= s.cost_usd and self.budget_fired.get(s.id) != budget
+
+    async def _budget(self, s: Session) -> None:
+        if not self._budget_due(s):
             return
+        budget = float(self.settings.budget_usd)
         if s.id in self.budget_fired:  # the budget changed since the last alert: a new crossing
             self.book.resolve(s.id, ("budget",))
         self.budget_fired[s.id] = budget

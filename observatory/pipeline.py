@@ -52,7 +52,7 @@ class Pipeline:
     def _committed(self, stored: list[Event]) -> None:
         changed: dict[str, Session] = {}
         for ev in stored:
-            self.stored_kinds[ev.agent, ev.kind.value] += 1
+            self.stored_kinds[ev.agent, ev.kind] += 1  # a StrEnum: its own value, without enum's slow .value
             session = self.sessions.apply(ev)
             if session is not None:
                 changed[session.id] = session

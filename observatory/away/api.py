@@ -226,7 +226,7 @@ async def start(obs: Any) -> None:
     count = await obs.store.write(sql.abandon_pending, now_ns())
     if count:
         log.warning("%d permission requests were held when the server stopped; their terminals answered them", count)
-    follower = Consumer(obs.bus, approvals.on_message, "away mode", obs.settings.ws_queue_max)
+    follower = Consumer(obs.bus, approvals.on_message, "away mode", obs.settings.ws_queue_max, types=("event",))
     follower.start()
     obs.services["approvals_follower"] = follower
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from observatory.agents.base import text, tool_detail
@@ -106,11 +107,12 @@ class ApprovalBook:
                 out.append(approval.id)
         return out
 
-    async def on_message(self, msg: Message) -> None:
-        """Bus consumer: release requests the user answered at the terminal."""
-        if msg.type != "event" or not self.pending:
-            return
-        for approval_id in self.answered_by(msg.obj):
+    def on_message(self, msg: Message) -> Awaitable[None] | None:
+        """Bus consumer (events): release requests the user answered at the terminal."""
+        return self._release_answered(msg.obj) if self.pending else None
+
+    async def _release_answered(self, ev: Event) -> None:
+        for approval_id in self.answered_by(ev):
             try:
                 await self.settle(approval_id, "answered_at_terminal")
             except Conflict:

@@ -159,7 +159,7 @@ async def agents(ws: WebSocket) -> None:
 
 
 async def _follow_sessions(obs: Any, registry: Registry) -> None:
-    sub = obs.bus.subscribe(obs.settings.ws_queue_max)
+    sub = obs.bus.subscribe(obs.settings.ws_queue_max, types=("session",))
     try:
         while True:
             msg = await sub.get()
@@ -167,7 +167,7 @@ async def _follow_sessions(obs: Any, registry: Registry) -> None:
                 sub.overflowed = False
                 for session in list(obs.sessions.by_id.values()):
                     await registry.session_changed(session)
-            elif msg.type == "session":
+            else:
                 try:
                     await registry.session_changed(msg.obj)
                 except Exception:

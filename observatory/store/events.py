@@ -56,8 +56,8 @@ def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
     """An event's column values but its raw_ref: the decode worker computes them for the
     writer (a tenth of the server's time per OTLP record when the writer did)."""
     t = ev.tokens
-    return (ev.ts, ev.received_at or received_at, ev.agent, ev.session_id, ev.kind.value, ev.name,
-            ev.source.value, ev.tool, ev.model, t.input, t.output, t.cache_read, t.cache_write, t.reasoning,
+    return (ev.ts, ev.received_at or received_at, ev.agent, ev.session_id, ev.kind._value_, ev.name,
+            ev.source._value_, ev.tool, ev.model, t.input, t.output, t.cache_read, t.cache_write, t.reasoning,
             ev.cost_usd, ev.duration_ms, ev.status, json.dumps(ev.detail, separators=(",", ":"), default=str),
             ev.cwd, ev.project, ev.branch, ev.pid, ev.key)
 

@@ -37,3 +37,53 @@ async def test_a_waiting_reader_wakes_on_publish_and_survives_cancellation():
     bus.publish(Message("event", {"n": 2}, 2))
     assert (await asyncio.wait_for(reader, 1)).seq == 1
     assert (await sub.get()).seq == 2 and sub.get_nowait() is None
+
+
+def _drain(sub) -> list[str]:  # noqa: ANN001
+    out = []
+    while (msg := sub.get_nowait()) is not None:
+        out.append(msg.type)
+    return out
+
+
+def test_a_subscriber_takes_only_its_types_and_late_subscribers_are_routed_too():
+    bus = Bus()
+    everything = bus.subscribe()
+    sessions = bus.subscribe(types=("session",))
+    for kind in ("event", "session", "alert"):
+        bus.publish(Message(kind, {}, 1))
+    events = bus.subscribe(types=["event"])  # joins after the routes were first worked out
+    for kind in ("event", "session"):
+        bus.publish(Message(kind, {}, 2))
+    sessions.close()
+    bus.publish(Message("session", {}, 3))
+    assert _drain(everything) == ["event", "session", "alert", "event", "session", "session"]
+    assert _drain(sessions) == ["session", "session"]
+    assert _drain(events) == ["event"]
+
+
+async def test_a_consumer_awaits_only_what_its_handler_returns():
+    from observatory.bus import Consumer
+
+    bus = Bus()
+    seen: list[int] = []
+
+    async def later(n: int) -> None:
+        await asyncio.sleep(0)
+        seen.append(n)
+
+    def handle(msg: Message):  # noqa: ANN202
+        if msg.seq % 2:
+            seen.append(msg.seq)
+            return None
+        return later(msg.seq)
+
+    consumer = Consumer(bus, handle, "test", types=("event",))
+    consumer.start()
+    for n in range(1, 7):
+        bus.publish(Message("event", {}, n))
+        bus.publish(Message("session", {}, 100 + n))  # not its type
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await consumer.stop()
+    assert seen == [1, 2, 3, 4, 5, 6]
