@@ -18,3 +18,9 @@ def get(name: str) -> Adapter | None:
 def by_service_name(service_name: str) -> Adapter | None:
     """`claude-code`, `codex_exec` / `codex_cli_rs` (exec / TUI), `gemini-cli`."""
     return _BY_SERVICE.get(service_name)
+
+
+# Adapters whose OTLP mapping remembers earlier records (Gemini numbers repeated content): their
+# bodies are always normalised in the server, so that memory lives in one process.
+STATEFUL_SERVICES: frozenset[str] = frozenset(
+    s for a in ADAPTERS.values() if getattr(a, "otlp_keeps_state", False) for s in a.service_names)

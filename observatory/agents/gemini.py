@@ -73,6 +73,7 @@ class GeminiAdapter(ClaudeShapedHooks):
     name = "gemini"
     service_names = ("gemini-cli",)
     otlp_creates_sessions = True
+    otlp_keeps_state = True  # the occurrence counts of its OTLP keys
     hook_aliases = {
         "BeforeAgent": "UserPromptSubmit",
         "AfterAgent": "Stop",

@@ -34,13 +34,18 @@ def normalise_body(signal: str, body: bytes, encoding: str) -> Normalised:
     return normalise(signal, decode(signal, body, encoding))
 
 
-def prepare(signal: str, body: bytes, encoding: str, received_at: int, raw_max_bytes: int) -> Normalised:
-    """Normalise, and do the writer's per-record work ahead of it: the decode worker's job."""
-    result = normalise_body(signal, body, encoding)
+def prepare(result: Normalised, body: bytes, received_at: int, raw_max_bytes: int) -> Normalised:
+    """Do the writer's per-record work ahead of it (the decode worker does, in parallel)."""
     result.rows = [event_row(ev, received_at) for ev in result.events]
     if len(body) <= raw_max_bytes:
         result.deflated = compress(body)
     return result
+
+
+def keeps_state(records: list[Any]) -> bool:
+    """Are any of these records for an adapter that remembers earlier ones (agents.STATEFUL_SERVICES)?"""
+    resources = {id(rec.resource): rec.resource for rec in records}
+    return any(str(r.get("service.name", "")) in agents.STATEFUL_SERVICES for r in resources.values())
 
 
 def normalise(signal: str, records: list[Any]) -> Normalised:

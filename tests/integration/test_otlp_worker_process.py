@@ -74,7 +74,7 @@ def test_a_killed_decode_worker_is_replaced_and_every_request_it_held_is_stored(
 def test_without_the_worker_the_server_decodes_in_process(tmp_path):
     srv = start_server(tmp_path / "data", env={"OBSERVATORY_DECODE_WORKER": "false"})
     try:
-        assert srv.get("/api/health")["decode_worker"] == {"pid": None, "restarts": 0, "pending": 0}
+        assert srv.get("/api/health")["decode_worker"] == {"pid": None, "restarts": 0, "pending": 0, "handed_back": 0}
         assert psutil.Process(srv.proc.pid).children() == []
         assert srv.post("/v1/logs", OK_LOGS, PROTOBUF)[0] == 200
         assert srv.get("/api/sessions/4046fcd5-246f-41a4-8c59-57cc85ab7a12")["tokens"]["input"] > 0

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import FIXTURES
 from observatory.ingest import decode_worker
-from observatory.ingest.decode_worker import DecodeWorker
+from observatory.ingest.decode_worker import WORKER_MIN_BYTES, DecodeWorker
 from observatory.ingest.otlp_decode import JSON, PROTOBUF, DecodeError
 from observatory.ingest.otlp_normalise import normalise_body
 from observatory.model import Kind
@@ -56,6 +56,9 @@ async def test_the_child_answers_what_the_server_would_compute_itself():
             want = normalise_body(signal_, body, encoding)
             assert (got.events, got.rejected, got.message, got.agent) == (
                 want.events, want.rejected, want.message, want.agent)
+            if len(body) < WORKER_MIN_BYTES:  # decoded in the server: the writer makes the rows
+                assert got.rows is None and got.deflated is None
+                continue
             assert len(got.rows) == len(got.events)
             assert all(row[1] == 123 for row in got.rows)  # received_at, as handed over
             if len(body) > 1 << 20:  # over the raw cap: not kept, so not compressed either
@@ -64,10 +67,29 @@ async def test_the_child_answers_what_the_server_would_compute_itself():
                 assert zlib.decompress(got.deflated) == body
         with pytest.raises(DecodeError, match="not a protobuf"):
             await worker.normalise("logs", b"\xff\x00garbage", PROTOBUF, 1)
-        assert worker.status() == {"pid": worker.pid, "restarts": 0, "pending": 0}
+        assert worker.status() == {"pid": worker.pid, "restarts": 0, "pending": 0, "handed_back": 0}
     finally:
         await worker.stop()
     assert worker.pid is None
+
+
+async def test_a_stateful_agents_body_is_always_decoded_in_the_server():
+    """Gemini numbers repeated content per session: its memory must stay in one process. Its
+    body comes back from the child undecoded even when the server's quick scan misses the
+    name (spelled with a JSON escape here)."""
+    path = FIXTURES / "gemini" / "ok-http-json" / "0017_v1_logs.json.gz"
+    body = gzip.decompress(path.read_bytes())
+    escaped = body.replace(b"gemini-cli", b"gemini\\u002dcli")
+    assert len(body) >= WORKER_MIN_BYTES and b"gemini-cli" not in escaped
+    worker = DecodeWorker({}, 1 << 20)
+    await worker.start()
+    try:
+        for sent, handed_back in ((body, 0), (escaped, 1)):
+            got = await asyncio.wait_for(worker.normalise("logs", sent, JSON, 1), 10)
+            assert got.agent == "gemini" and got.events and got.rows is None  # not prepared by the child
+            assert worker.status()["handed_back"] == handed_back
+    finally:
+        await worker.stop()
 
 
 async def test_a_body_that_kills_two_children_is_refused_and_a_third_death_means_in_process():
