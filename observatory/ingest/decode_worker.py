@@ -127,7 +127,10 @@ class DecodeWorker:
 
     def _send(self, req: _Request) -> None:
         assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write(req.frame)
+        try:
+            self._proc.stdin.write(req.frame)
+        except (ConnectionError, RuntimeError):
+            pass  # the child just died: the reader sees it, and the request goes to the next one
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -139,6 +142,9 @@ class DecodeWorker:
                 self._answer(self._pending.popleft(), answer)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception:  # an answer we cannot read: this child is no use any more
+            log.exception("the decode worker's answer could not be read")
+            proc.kill()
         await proc.wait()
         if not self._stopping and self._proc is proc:
             await self._replace(proc.returncode)
@@ -158,11 +164,13 @@ class DecodeWorker:
             req.future.set_exception(RuntimeError(f"the decode worker failed: {answer[1]}"))
 
     async def _replace(self, returncode: int | None) -> None:
-        """The child died: blame the body it was on, then start another (or decode here)."""
-        self._deaths_in_a_row += 1
-        self.restarts += 1
+        """The child died: blame the body it was on, then start another (or decode here).
+        Requests that come meanwhile are decoded in the server."""
         log.error("the decode worker (pid %s) died with status %s holding %d requests",
                   self.pid, returncode, len(self._pending))
+        self._proc = None
+        self._deaths_in_a_row += 1
+        self.restarts += 1
         if self._pending:
             head = self._pending[0]
             head.deaths += 1
@@ -170,14 +178,12 @@ class DecodeWorker:
                 self._answer(self._pending.popleft(), ("bad", "the body crashed the decoder twice"))
         if self._deaths_in_a_row >= DEATHS_BEFORE_INLINE:
             log.error("the decode worker keeps dying; decoding in the server from now on")
-            self._proc = None
             self._inline_pending()
             return
         try:
             await self.start()
         except OSError:
             log.exception("cannot start a new decode worker; decoding in the server from now on")
-            self._proc = None
             self._inline_pending()
 
     def _inline_pending(self) -> None:
