@@ -52,13 +52,16 @@ def compress(body: bytes) -> bytes:
     return deflate.compress(body) + deflate.flush()
 
 
+_detail_json = json.JSONEncoder(separators=(",", ":"), default=str).encode  # json.dumps, without its set-up
+
+
 def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
     """An event's column values but its raw_ref: the decode worker computes them for the
     writer (a tenth of the server's time per OTLP record when the writer did)."""
     t = ev.tokens
     return (ev.ts, ev.received_at or received_at, ev.agent, ev.session_id, ev.kind._value_, ev.name,
             ev.source._value_, ev.tool, ev.model, t.input, t.output, t.cache_read, t.cache_write, t.reasoning,
-            ev.cost_usd, ev.duration_ms, ev.status, json.dumps(ev.detail, separators=(",", ":"), default=str),
+            ev.cost_usd, ev.duration_ms, ev.status, _detail_json(ev.detail),
             ev.cwd, ev.project, ev.branch, ev.pid, ev.key)
 
 
@@ -86,14 +89,24 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
         raw_ref = cur.lastrowid
     if rows is None:
         rows = [event_row(ev, received_at) for ev in events]
+    if not rows:
+        return []
+    before = conn.total_changes
+    conn.executemany(_INSERT, [(*row, raw_ref) for row in rows])  # one call: a tenth of the per-row cost
+    inserted = conn.total_changes - before
+    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0] if inserted else 0
+    if inserted == len(rows):  # the usual case: new rows take consecutive seqs, in order
+        return [ev.stamp(seq, row[_RECEIVED_AT], raw_ref)
+                for seq, ev, row in zip(range(last - inserted + 1, last + 1), events, rows)]
+    # Some were already stored: the inserted rows are the last `inserted` seqs, in event order.
+    new = conn.execute("SELECT seq, session_id, key FROM events WHERE seq > ? ORDER BY seq",
+                       (last - inserted,)).fetchall() if inserted else []
     stored: list[Event] = []
-    execute = conn.execute
     for ev, row in zip(events, rows):
-        cur = execute(_INSERT, (*row, raw_ref))
-        if cur.rowcount == 0:
-            execute(_MERGE, (ev.duration_ms, row[_DETAIL], ev.model, ev.session_id, ev.key))
-            continue
-        stored.append(ev.stamp(cur.lastrowid, row[_RECEIVED_AT], raw_ref))
+        if len(stored) < len(new) and new[len(stored)][1:] == (ev.session_id, ev.key):
+            stored.append(ev.stamp(new[len(stored)][0], row[_RECEIVED_AT], raw_ref))
+        else:
+            conn.execute(_MERGE, (ev.duration_ms, row[_DETAIL], ev.model, ev.session_id, ev.key))
     return stored
 
 

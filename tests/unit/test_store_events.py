@@ -1,5 +1,6 @@
 """Events and raw records on a real SQLite file: compression, migrations, `observatory prune`."""
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -91,3 +92,31 @@ def test_prune_command_deletes_only_what_is_older(tmp_path: Path) -> None:
     conn = connect(data / "observatory.db")
     assert [sid for (sid,) in conn.execute("SELECT session_id FROM events")] == ["new"]
     assert [b for (b,) in conn.execute("SELECT body FROM raw_records")] == [sql.compress(b'{"new":1}')]
+
+
+def test_a_batch_with_facts_already_stored_returns_only_new_events_with_their_own_seqs(tmp_path: Path) -> None:
+    """Stored once, merged after: a fact already stored (or twice in one batch) is not returned,
+    and every returned event carries the seq its row got."""
+    conn = connect(tmp_path / "o.db")
+    migrate(conn)
+
+    def keyed(sid: str, key: str | None, detail: dict) -> Event:
+        return Event("claude", sid, Kind.TOOL_END, Source.OTLP_LOG, ts=1, tool="Bash", key=key, detail=detail,
+                     name="claude_code.tool_result")
+
+    conn.execute("BEGIN")
+    first = sql.insert_events(conn, [keyed("s", "tool_end:1", {"a": 1}), keyed("s", None, {})], None, 0)
+    batch = [keyed("s", None, {"n": 1}), keyed("s", "tool_end:1", {"b": 2}), keyed("t", "tool_end:1", {}),
+             keyed("s", "tool_end:2", {}), keyed("s", "tool_end:2", {"c": 3}), keyed("s", None, {"n": 2})]
+    stored = sql.insert_events(conn, batch, None, 0)
+    conn.execute("COMMIT")
+    assert [ev.seq for ev in first] == [1, 2]
+    assert [(ev.session_id, ev.key, ev.seq) for ev in stored] == [
+        ("s", None, 3), ("t", "tool_end:1", 4), ("s", "tool_end:2", 5), ("s", None, 6)]
+    rows = {seq: (sid, key, json.loads(detail)) for seq, sid, key, detail in
+            conn.execute("SELECT seq, session_id, key, detail FROM events")}
+    assert rows == {1: ("s", "tool_end:1", {"a": 1, "b": 2}), 2: ("s", None, {}), 3: ("s", None, {"n": 1}),
+                    4: ("t", "tool_end:1", {}), 5: ("s", "tool_end:2", {"c": 3}), 6: ("s", None, {"n": 2})}
+    conn.execute("BEGIN")
+    assert sql.insert_events(conn, [keyed("s", "tool_end:2", {})], None, 0) == []  # all known: none stored
+    conn.execute("COMMIT")
