@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from conftest import FIXTURES
+from fixtures_util import FIXTURES
 from observatory.ingest import decode_worker
 from observatory.ingest.decode_worker import WORKER_MIN_BYTES, DecodeWorker
 from observatory.ingest.otlp_decode import JSON, PROTOBUF, DecodeError
