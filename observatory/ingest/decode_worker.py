@@ -27,6 +27,7 @@ import signal
 import struct
 import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from observatory.agents import STATEFUL_SERVICES, prices
@@ -54,7 +55,6 @@ class _Request:
     signal: str
     encoding: str
     body: bytes
-    received_at: int
     frame: bytes
     future: asyncio.Future[Normalised]
     deaths: int = 0
@@ -108,7 +108,7 @@ class DecodeWorker:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        self._fail_pending(WorkerGone("the server is stopping"))
+        self._settle_pending(_fail_stopping)
 
     async def normalise(self, signal: str, body: bytes, encoding: str, received_at: int) -> Normalised:
         """Decode and normalise one body (prepared for the store, when the child does it);
@@ -118,8 +118,7 @@ class DecodeWorker:
         if self._pending_bytes > MAX_PENDING_BYTES:
             raise Saturated(f"the decoder holds {self._pending_bytes >> 20} MiB of bodies")
         data = pickle.dumps((signal, encoding, body, received_at), pickle.HIGHEST_PROTOCOL)
-        req = _Request(signal, encoding, body, received_at, FRAME.pack(len(data)) + data,
-                       asyncio.get_running_loop().create_future())
+        req = _Request(signal, encoding, body, FRAME.pack(len(data)) + data, asyncio.get_running_loop().create_future())
         self._pending.append(req)
         self._pending_bytes += len(body)
         self._send(req)
@@ -178,26 +177,25 @@ class DecodeWorker:
                 self._answer(self._pending.popleft(), ("bad", "the body crashed the decoder twice"))
         if self._deaths_in_a_row >= DEATHS_BEFORE_INLINE:
             log.error("the decode worker keeps dying; decoding in the server from now on")
-            self._inline_pending()
+            self._settle_pending(_settle_inline)
             return
         try:
             await self.start()
         except OSError:
             log.exception("cannot start a new decode worker; decoding in the server from now on")
-            self._inline_pending()
+            self._settle_pending(_settle_inline)
 
-    def _inline_pending(self) -> None:
+    def _settle_pending(self, settle: Callable[[_Request], object]) -> None:
+        """Answer every request still held, without a child (in-process, or with an error)."""
         while self._pending:
             req = self._pending.popleft()
             self._pending_bytes -= len(req.body)
-            _settle_inline(req)
+            settle(req)
 
-    def _fail_pending(self, exc: Exception) -> None:
-        while self._pending:
-            req = self._pending.popleft()
-            self._pending_bytes -= len(req.body)
-            if not req.future.done():
-                req.future.set_exception(exc)
+
+def _fail_stopping(req: _Request) -> None:
+    if not req.future.done():
+        req.future.set_exception(WorkerGone("the server is stopping"))
 
 
 def _settle_inline(req: _Request) -> None:
@@ -215,7 +213,8 @@ def _names_stateful(body: bytes) -> bool:
     return any(name in body for name in _STATEFUL_NAMES)
 
 
-def _answer(signal: str, encoding: str, body: bytes, received_at: int, raw_max_bytes: int) -> tuple:
+def _work(signal: str, encoding: str, body: bytes, received_at: int, raw_max_bytes: int) -> tuple:
+    """The child's answer to one request (`DecodeWorker._answer` reads it)."""
     try:
         records = decode(signal, body, encoding)
         if keeps_state(records):
@@ -246,7 +245,7 @@ def main() -> None:
         if len(head) < FRAME.size:
             return
         kind, encoding, body, received_at = pickle.loads(requests.read(FRAME.unpack(head)[0]))
-        data = pickle.dumps(_answer(kind, encoding, body, received_at, config["raw_max_bytes"]),
+        data = pickle.dumps(_work(kind, encoding, body, received_at, config["raw_max_bytes"]),
                             pickle.HIGHEST_PROTOCOL)
         answers.write(FRAME.pack(len(data)) + data)
         answers.flush()

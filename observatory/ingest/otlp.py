@@ -24,7 +24,7 @@ from starlette.routing import Route
 from observatory.ingest.body import BadInput, read_body
 from observatory.ingest.decode_worker import DecodeWorker, WorkerGone
 from observatory.ingest.otlp_decode import JSON, PROTOBUF, DecodeError, media_type
-from observatory.ingest.respond import error_response, ingest_or_503
+from observatory.ingest.respond import busy, error_response, ingest_or_503
 from observatory.model import now_ns
 from observatory.store import Saturated
 from observatory.store.events import Raw
@@ -67,7 +67,7 @@ def receiver(signal: str) -> Callable[[Request], Any]:
         except BadInput as exc:
             return error_response(request, exc.status, str(exc))
         except (Saturated, WorkerGone) as exc:
-            return error_response(request, 503, f"{exc}; retry shortly", **{"Retry-After": "1"})
+            return busy(request, exc)
         if result.message:
             log.warning("/v1/%s from %s: %s", signal, request.client.host if request.client else "?", result.message)
         raw = Raw(received, result.agent or "unknown", f"otlp-{signal}", encoding, body, result.deflated)

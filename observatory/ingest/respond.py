@@ -23,10 +23,15 @@ def error_response(request: Request, status: int, message: str, **headers: str) 
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
+def busy(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After: the writer (or the decoder) is saturated; OTLP clients retry."""
+    return error_response(request, 503, f"{exc}; retry shortly", **{"Retry-After": "1"})
+
+
 async def ingest_or_503(request: Request, events: list[Event], raw: Raw,
                         ok: Callable[[], Response], rows: list[tuple] | None = None) -> Response:
     try:
         await request.app.state.obs.pipeline.ingest(events, raw, rows)
     except Saturated as exc:
-        return error_response(request, 503, f"{exc}; retry shortly", **{"Retry-After": "1"})
+        return busy(request, exc)
     return ok()
