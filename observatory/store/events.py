@@ -24,10 +24,16 @@ class Raw:
     deflated: bytes | None = None  # compress(body), when the decode worker did it already
 
 
+# Python's sqlite3 binds None through its adapter protocol (a tuple, a dict lookup and two
+# attribute lookups: ~0.4 µs), against ~0.1 µs for a str or an int. An OTLP record leaves six
+# or seven columns empty, so absent values travel as '' (text), 0 (pid, raw_ref: never real)
+# or NaN (duration_ms: SQLite stores a NaN as NULL), and NULLIF turns them back into NULL.
 _INSERT = """INSERT OR IGNORE INTO events (ts, received_at, agent, session_id, kind, name, source, tool,
     model, tok_input, tok_output, tok_cache_read, tok_cache_write, tok_reasoning, cost_usd,
     duration_ms, status, detail, cwd, project, branch, pid, key, raw_ref)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+    VALUES (?,?,?,?,?,?,?,NULLIF(?,''),NULLIF(?,''),?,?,?,?,?,?,?,?,?,
+            NULLIF(?,''),NULLIF(?,''),NULLIF(?,''),NULLIF(?,0),NULLIF(?,''),NULLIF(?,0))"""
+_NAN = float("nan")
 
 _MERGE = """UPDATE events SET duration_ms = COALESCE(duration_ms, ?), detail = json_patch(?, detail),
     model = COALESCE(model, ?) WHERE session_id = ? AND key = ?"""
@@ -56,13 +62,15 @@ _detail_json = json.JSONEncoder(separators=(",", ":"), default=str).encode  # js
 
 
 def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
-    """An event's column values but its raw_ref: the decode worker computes them for the
-    writer (a tenth of the server's time per OTLP record when the writer did)."""
+    """An event's `_INSERT` values but its raw_ref (absent ones as `_INSERT` takes them): the
+    decode worker computes them for the writer (a tenth of the server's time per OTLP record
+    when the writer did)."""
     t = ev.tokens
+    duration = ev.duration_ms
     return (ev.ts, ev.received_at or received_at, ev.agent, ev.session_id, ev.kind._value_, ev.name,
-            ev.source._value_, ev.tool, ev.model, t.input, t.output, t.cache_read, t.cache_write, t.reasoning,
-            ev.cost_usd, ev.duration_ms, ev.status, _detail_json(ev.detail),
-            ev.cwd, ev.project, ev.branch, ev.pid, ev.key)
+            ev.source._value_, ev.tool or "", ev.model or "", t.input, t.output, t.cache_read, t.cache_write,
+            t.reasoning, ev.cost_usd, _NAN if duration is None else duration, ev.status, _detail_json(ev.detail),
+            ev.cwd or "", ev.project or "", ev.branch or "", ev.pid or 0, ev.key or "")
 
 
 _RECEIVED_AT, _DETAIL = 1, 17  # positions in event_row
@@ -92,7 +100,7 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
     if not rows:
         return []
     before = conn.total_changes
-    conn.executemany(_INSERT, [(*row, raw_ref) for row in rows])  # one call: a tenth of the per-row cost
+    conn.executemany(_INSERT, [(*row, raw_ref or 0) for row in rows])  # one call: a tenth of the per-row cost
     inserted = conn.total_changes - before
     last = conn.execute("SELECT last_insert_rowid()").fetchone()[0] if inserted else 0
     if inserted == len(rows):  # the usual case: new rows take consecutive seqs, in order

@@ -120,3 +120,22 @@ def test_a_batch_with_facts_already_stored_returns_only_new_events_with_their_ow
     conn.execute("BEGIN")
     assert sql.insert_events(conn, [keyed("s", "tool_end:2", {})], None, 0) == []  # all known: none stored
     conn.execute("COMMIT")
+
+
+def test_absent_fields_are_stored_as_null_and_present_ones_as_given(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "o.db")
+    migrate(conn)
+    bare = Event("codex", "s", Kind.PROMPT, Source.HOOK, ts=1, name="UserPromptSubmit")
+    full = Event("claude", "s", Kind.TOOL_END, Source.HOOK, ts=2, tool="Bash", model="m", duration_ms=0.0,
+                 cwd="/w", project="w", branch="main", pid=4242, key="tool_end:1", name="PostToolUse")
+    conn.execute("BEGIN")
+    sql.insert_events(conn, [bare], None, 0)
+    sql.insert_events(conn, [full], sql.Raw(2, "claude", "hook:claude", "application/json", b"{}"), 1 << 20)
+    conn.execute("COMMIT")
+    nullable = "tool, model, duration_ms, cwd, project, branch, pid, key, raw_ref"
+    assert conn.execute(f"SELECT {nullable} FROM events WHERE seq = 1").fetchone() == (None,) * 9
+    assert conn.execute(f"SELECT {nullable} FROM events WHERE seq = 2").fetchone() == (
+        "Bash", "m", 0.0, "/w", "w", "main", 4242, "tool_end:1", 1)
+    back = sql.session_events(conn, "s", 0, 10)
+    assert [(ev.tool, ev.duration_ms, ev.pid, ev.key) for ev in back] == [
+        (None, None, None, None), ("Bash", 0.0, 4242, "tool_end:1")]
