@@ -156,7 +156,11 @@ class Detector:
         sid = ev.session_id
         self._track_turn(ev)
         session = self.obs.sessions.get(sid)
-        if session is None or now_ns() - ev.ts > LATE_S * _NS:
+        if session is None:
+            return None
+        if self.book.open:  # what the session moved past closes now: its snapshot may be held a window
+            self.book.resolve(sid, stale_kinds(session))
+        if now_ns() - ev.ts > LATE_S * _NS:
             return None
         work = None
         if ev.kind == Kind.APPROVAL_NEEDED and session.status == S.NEEDS_APPROVAL:

@@ -21,6 +21,7 @@ from observatory.store import events as sql
 log = logging.getLogger("observatory.pipeline")
 
 SESSION_SAVE_S = 1.0
+SESSION_PUBLISH_S = 0.05
 
 
 class Pipeline:
@@ -31,6 +32,8 @@ class Pipeline:
         self.raw_max_bytes = raw_max_bytes
         self._dirty: dict[str, Session] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._held: dict[str, Session] = {}
+        self._publish_timer: asyncio.TimerHandle | None = None
         self.unknown_events: Counter[str] = Counter()
         self.stored_kinds: Counter[tuple[str, str]] = Counter()  # (agent, kind), for /metrics and health
         self.rejected_requests = 0
@@ -69,13 +72,32 @@ class Pipeline:
         return dict(counts)
 
     def publish_sessions(self, sessions: Iterable[Session]) -> None:
-        """Publish session snapshots (one per session per commit batch) and mark them for saving."""
+        """Publish session snapshots and mark them for saving.
+
+        Snapshots go out at once, then at most once per SESSION_PUBLISH_S while sessions keep
+        changing: each held session's latest state when the window closes. A busy session
+        changed with every commit batch, and its snapshot reached three readers each time
+        (~8% of the server's time at 100-record exports), to say what the next one said again.
+        Events are never held; nothing alerts on a snapshot, only on events and on the state.
+        """
         for s in sessions:
-            self.bus.publish(Message("session", s, s.last_seq))
+            self._held[s.id] = s
             self._dirty[s.id] = s
+        if self._publish_timer is None:
+            self._publish_held()
         if self._dirty and self._flush_timer is None:
             loop = asyncio.get_running_loop()
             self._flush_timer = loop.call_later(SESSION_SAVE_S, self.save_sessions)
+
+    def _publish_held(self) -> None:
+        """Publish what is held and open a window; a window with nothing held closes."""
+        self._publish_timer = None
+        if not self._held:
+            return
+        for s in self._held.values():
+            self.bus.publish(Message("session", s, s.last_seq))
+        self._held.clear()
+        self._publish_timer = asyncio.get_running_loop().call_later(SESSION_PUBLISH_S, self._publish_held)
 
     def save_sessions(self, wait: bool = False) -> asyncio.Future | None:
         """Persist changed sessions, coalesced: they are derived from events, which are already
