@@ -83,9 +83,6 @@ class Tokens:
     def __bool__(self) -> bool:
         return bool(self.input or self.output or self.cache_read or self.cache_write or self.reasoning)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return Tokens, (self.input, self.output, self.cache_read, self.cache_write, self.reasoning)
-
     def to_dict(self) -> dict[str, int]:
         return {"input": self.input, "output": self.output, "cache_read": self.cache_read,
                 "cache_write": self.cache_write, "reasoning": self.reasoning}
@@ -101,7 +98,7 @@ class Event:
     Nothing changes an event once made, except the store stamping its identity (`stamp`).
     That is a rule, not enforced with `frozen=True`: a frozen dataclass sets each field
     through `object.__setattr__`, and made constructing an event 9x slower (3.5 vs 0.4 µs),
-    paid twice per OTLP record (by the decode worker and when the server unpickles it).
+    paid twice per OTLP record (by the decode worker, and by the server from its row).
 
     `key` is the dedupe key: the same fact arriving by hook and by OTel (e.g. a tool call's
     end, keyed by its tool-use id) carries the same key and is merged, never counted twice.
@@ -136,14 +133,6 @@ class Event:
         self.raw_ref = raw_ref
         return self
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as its constructor's arguments, since the decode worker hands events over:
-        the dataclass default (a Python `__setstate__`, enums looked up by call) is slower."""
-        return _event, (self.agent, self.session_id, self.kind._value_, self.source._value_, self.ts,
-                        self.received_at, self.seq, self.tool, self.model, self.tokens, self.cost_usd,
-                        self.duration_ms, self.status, self.detail, self.raw_ref, self.cwd, self.project,
-                        self.branch, self.pid, self.key, self.name)
-
     def to_api(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
@@ -161,14 +150,6 @@ class Event:
             "status": self.status,
             "detail": self.detail,
         }
-
-
-_KINDS: dict[str, Kind] = Kind._value2member_map_  # type: ignore[assignment]
-_SOURCES: dict[str, Source] = Source._value2member_map_  # type: ignore[assignment]
-
-
-def _event(agent: str, session_id: str, kind: str, source: str, *rest: Any) -> Event:
-    return Event(agent, session_id, _KINDS[kind], _SOURCES[source], *rest)
 
 
 def cap_detail(detail: dict[str, Any], limit: int = DETAIL_MAX_CHARS) -> dict[str, Any]:

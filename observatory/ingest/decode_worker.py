@@ -34,6 +34,7 @@ from observatory.agents import STATEFUL_SERVICES, prices
 from observatory.ingest.otlp_decode import DecodeError, decode
 from observatory.ingest.otlp_normalise import Normalised, keeps_state, normalise, normalise_body, prepare
 from observatory.store import Saturated
+from observatory.store.events import row_event
 
 log = logging.getLogger("observatory.ingest")
 
@@ -153,7 +154,9 @@ class DecodeWorker:
         if req.future.done():
             return
         if answer[0] == "ok":
-            req.future.set_result(Normalised(*answer[1:]))
+            _, rows, details, rejected, message, agent, deflated = answer
+            events = [row_event(row, detail) for row, detail in zip(rows, details)]
+            req.future.set_result(Normalised(events, rejected, message, agent, rows, deflated))
         elif answer[0] == "inline":
             self.handed_back += 1
             _settle_inline(req)
@@ -225,7 +228,7 @@ def _work(signal: str, encoding: str, body: bytes, received_at: int, raw_max_byt
     except Exception as exc:
         log.exception("normalising a %s body failed", signal)
         return ("error", f"{type(exc).__name__}: {exc}")
-    return ("ok", n.events, n.rejected, n.message, n.agent, n.rows, n.deflated)
+    return ("ok", n.rows, [ev.detail for ev in n.events], n.rejected, n.message, n.agent, n.deflated)
 
 
 def main() -> None:

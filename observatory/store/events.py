@@ -73,6 +73,19 @@ def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
             ev.cwd or "", ev.project or "", ev.branch or "", ev.pid or 0, ev.key or "")
 
 
+_KINDS: dict[str, Kind] = Kind._value2member_map_  # type: ignore[assignment]
+_SOURCES: dict[str, Source] = Source._value2member_map_  # type: ignore[assignment]
+
+
+def row_event(r: tuple[Any, ...], detail: dict[str, Any]) -> Event:
+    """The Event an `event_row` was made from, given its detail (not decoded again from the
+    row's JSON). The decode worker sends rows, not events: pickling both cost it 2.4 µs per
+    record, and the server as much again to unpickle them."""
+    return Event(r[2], r[3], _KINDS[r[4]], _SOURCES[r[6]], r[0], r[1], 0, r[7] or None, r[8] or None,
+                 Tokens(r[9], r[10], r[11], r[12], r[13]), r[14], None if r[15] != r[15] else r[15], r[16],
+                 detail, None, r[18] or None, r[19] or None, r[20] or None, r[21] or None, r[22] or None, r[5])
+
+
 _RECEIVED_AT, _DETAIL = 1, 17  # positions in event_row
 
 
