@@ -57,13 +57,15 @@ class Server:
                 self.proc.wait(5)
 
 
-def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 30) -> Server:
-    """Start `observatory serve --port 0` and wait for the URL it prints."""
+def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 30,
+                 checkout: Path = REPO) -> Server:
+    """Start `observatory serve --port 0` and wait for the URL it prints. It runs the code of
+    `checkout` (the working directory comes first on `python -m`'s path), e.g. for an A/B."""
     full_env = {**os.environ, "OBSERVATORY_EXIT_WITH_PARENT": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "observatory", "serve", "--port", "0", "--data-dir", str(data_dir),
          "--log-level", "warning", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, cwd=REPO)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, cwd=checkout)
     output: list[str] = []
     url = None
     deadline = time.monotonic() + timeout
