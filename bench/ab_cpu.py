@@ -19,34 +19,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psutil
-
-from common import LOADGEN, REPO, emit, start_server
-
-
-def _cpu_s(procs: list[psutil.Process]) -> list[float]:
-    return [sum(p.cpu_times()[:2]) for p in procs]
+from common import LOADGEN, REPO, CpuMeter, emit, start_server
 
 
 def pair(checkouts: dict[str, Path], loadgen_args: list[str], swap: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         servers = {name: start_server(Path(tmp) / name, checkout=path) for name, path in checkouts.items()}
         try:
-            procs = {name: [psutil.Process(s.proc.pid), *psutil.Process(s.proc.pid).children(recursive=True)]
-                     for name, s in servers.items()}
-            before = {name: _cpu_s(p) for name, p in procs.items()}
+            meters = {name: CpuMeter(s) for name, s in servers.items()}
             order = list(reversed(servers)) if swap else list(servers)
             loads = {name: subprocess.Popen([sys.executable, str(LOADGEN), "--url", servers[name].url,
                                              "--kind", "otlp-logs", "--path", "/v1/logs", *loadgen_args],
                                             stdout=subprocess.PIPE, text=True) for name in order}
             results = {name: json.loads(p.communicate()[0].strip().splitlines()[-1]) for name, p in loads.items()}
-            out = {}
-            for name, p in procs.items():
-                used = [b - a for a, b in zip(before[name], _cpu_s(p))]
-                n = results[name]["records_ok"]
-                out[name] = {"rec_per_s": results[name]["rec_per_s"], "server_cpu_us_per_record":
-                             round(used[0] * 1e6 / n, 1), "worker_cpu_us_per_record": round(sum(used[1:]) * 1e6 / n, 1)}
-            return out
+            return {name: {"rec_per_s": results[name]["rec_per_s"], **meter.per_record(results[name]["records_ok"])}
+                    for name, meter in meters.items()}
         finally:
             for s in servers.values():
                 s.stop()

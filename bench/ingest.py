@@ -13,9 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psutil
-
-from common import LOADGEN, emit, start_server
+from common import LOADGEN, CpuMeter, emit, start_server
 
 SCENARIOS = [
     # label, loadgen args, target description
@@ -34,22 +32,16 @@ def run(label: str, args: list[str], target: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "data")
         try:
-            procs = [psutil.Process(server.proc.pid), *psutil.Process(server.proc.pid).children(recursive=True)]
-            before = [p.cpu_times() for p in procs]
+            cpu = CpuMeter(server)  # it includes warm-up
             out = subprocess.run([sys.executable, str(LOADGEN), "--url", server.url, "--label", label,
                                   "--max-seconds", "60", *args], capture_output=True, text=True, check=True)
             result = json.loads(out.stdout.strip().splitlines()[-1])
-            after = [p.cpu_times() for p in procs]
+            result.update(cpu.per_record(result["records_ok"]))
             stored = server.get("/api/health")["ingested"]
         finally:
             server.stop()
-    # CPU per record, the server's and its decode worker's (it includes warm-up): steadier than
-    # records/s on a shared 2-core machine.
-    used_s = [(b.user + b.system) - (a.user + a.system) for a, b in zip(before, after)]
-    per_record = [round(u * 1e6 / max(1, result["records_ok"]), 1) for u in used_s]
     result.update({"scenario": label, "target": target, "events_stored": sum(
-        v for k, v in stored.items() if k != "rejected_requests"),
-        "server_cpu_us_per_record": per_record[0], "worker_cpu_us_per_record": sum(per_record[1:])})
+        v for k, v in stored.items() if k != "rejected_requests")})
     return result
 
 

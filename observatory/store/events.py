@@ -28,9 +28,10 @@ class Raw:
 # attribute lookups: ~0.4 µs), against ~0.1 µs for a str or an int. An OTLP record leaves six
 # or seven columns empty, so absent values travel as '' (text), 0 (pid, raw_ref: never real)
 # or NaN (duration_ms: SQLite stores a NaN as NULL), and NULLIF turns them back into NULL.
-_INSERT = """INSERT OR IGNORE INTO events (ts, received_at, agent, session_id, kind, name, source, tool,
-    model, tok_input, tok_output, tok_cache_read, tok_cache_write, tok_reasoning, cost_usd,
-    duration_ms, status, detail, cwd, project, branch, pid, key, raw_ref)
+_ROW_COLUMNS = ("ts, received_at, agent, session_id, kind, name, source, tool, model, tok_input, tok_output, "
+                "tok_cache_read, tok_cache_write, tok_reasoning, cost_usd, duration_ms, status, detail, "
+                "cwd, project, branch, pid, key")  # an event_row, in order
+_INSERT = f"""INSERT OR IGNORE INTO events ({_ROW_COLUMNS}, raw_ref)
     VALUES (?,?,?,?,?,?,?,NULLIF(?,''),NULLIF(?,''),?,?,?,?,?,?,?,?,?,
             NULLIF(?,''),NULLIF(?,''),NULLIF(?,''),NULLIF(?,0),NULLIF(?,''),NULLIF(?,0))"""
 _NAN = float("nan")
@@ -78,9 +79,9 @@ _SOURCES: dict[str, Source] = Source._value2member_map_  # type: ignore[assignme
 
 
 def row_event(r: tuple[Any, ...], detail: dict[str, Any]) -> Event:
-    """The Event an `event_row` was made from, given its detail (not decoded again from the
-    row's JSON). The decode worker sends rows, not events: pickling both cost it 2.4 µs per
-    record, and the server as much again to unpickle them."""
+    """The Event an `event_row` (or a stored row in that order) was made from, given its
+    detail, which is not decoded again from the row's JSON. The decode worker sends rows, not
+    events: pickling both cost it 2.4 µs per record, and the server as much again to unpickle them."""
     return Event(r[2], r[3], _KINDS[r[4]], _SOURCES[r[6]], r[0], r[1], 0, r[7] or None, r[8] or None,
                  Tokens(r[9], r[10], r[11], r[12], r[13]), r[14], None if r[15] != r[15] else r[15], r[16],
                  detail, None, r[18] or None, r[19] or None, r[20] or None, r[21] or None, r[22] or None, r[5])
@@ -131,17 +132,12 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
     return stored
 
 
-_COLUMNS = ("seq, ts, received_at, agent, session_id, kind, name, source, tool, model, tok_input, tok_output, "
-            "tok_cache_read, tok_cache_write, tok_reasoning, cost_usd, duration_ms, status, detail, raw_ref, "
-            "cwd, project, branch, pid, key")
+_COLUMNS = f"seq, raw_ref, {_ROW_COLUMNS}"
 
 
 def _row_to_event(r: tuple[Any, ...]) -> Event:
-    return Event(
-        seq=r[0], ts=r[1], received_at=r[2], agent=r[3], session_id=r[4], kind=Kind(r[5]), name=r[6],
-        source=Source(r[7]), tool=r[8], model=r[9], tokens=Tokens(r[10], r[11], r[12], r[13], r[14]),
-        cost_usd=r[15], duration_ms=r[16], status=r[17], detail=json.loads(r[18]), raw_ref=r[19],
-        cwd=r[20], project=r[21], branch=r[22], pid=r[23], key=r[24])
+    row = r[2:]
+    return row_event(row, json.loads(row[_DETAIL])).stamp(r[0], row[_RECEIVED_AT], r[1])
 
 
 BUCKET_BITS = 10  # events_session_bucket is on (seq >> 10, session_id): see migration 8
