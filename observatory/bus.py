@@ -59,12 +59,12 @@ class Subscription:
         self.maxsize = maxsize
         self.overflowed = False
 
-    def _put(self, msg: Message) -> None:
-        if len(self._items) >= self.maxsize:
+    def _put(self, msgs: list[Message]) -> None:
+        if len(self._items) + len(msgs) > self.maxsize:
             self.overflowed = True
             self._items.clear()
             return
-        self._items.append(msg)
+        self._items.extend(msgs)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -80,6 +80,12 @@ class Subscription:
 
     def get_nowait(self) -> Message | None:
         return self._items.popleft() if self._items else None
+
+    def take_all(self) -> list[Message]:
+        """Everything queued, at once: a reader of a busy bus pays one call per burst."""
+        items = list(self._items)
+        self._items.clear()
+        return items
 
     def qsize(self) -> int:
         return len(self._items)
@@ -113,15 +119,23 @@ class Bus:
         return len(self._subs)
 
     def publish(self, msg: Message) -> None:
-        self.published += 1
-        msg.n = self.published
-        if msg.type == "event":
-            self.seq = max(self.seq, msg.seq)
-        subs = self._routes.get(msg.type)
+        self.publish_all(msg.type, [msg])
+
+    def publish_all(self, type: str, msgs: list[Message]) -> None:
+        """Publish messages of one type, in order: a commit's events are handed to each reader
+        as one list (one call per reader, not one per event and reader)."""
+        if not msgs:
+            return
+        for msg in msgs:
+            self.published += 1
+            msg.n = self.published
+        if type == "event":
+            self.seq = max(self.seq, msgs[-1].seq)
+        subs = self._routes.get(type)
         if subs is None:
-            subs = self._routes[msg.type] = [s for s in self._subs if s.types is None or msg.type in s.types]
+            subs = self._routes[type] = [s for s in self._subs if s.types is None or type in s.types]
         for sub in subs:
-            sub._put(msg)
+            sub._put(msgs)
 
 
 class Follower:
@@ -168,15 +182,14 @@ class Consumer(Follower):
 
     async def _run(self) -> None:
         while True:
-            msg = self._sub.get_nowait()
-            if msg is None:
-                msg = await self._sub.get()
+            msgs = self._sub.take_all() or [await self._sub.get()]
             if self._sub.overflowed:
                 self._sub.overflowed = False
                 log.warning("%s fell behind the bus; some messages were skipped", self.name)
-            try:
-                pending = self.handle(msg)
-                if pending is not None:
-                    await pending
-            except Exception:
-                log.exception("%s failed on a %s message", self.name, msg.type)
+            for msg in msgs:
+                try:
+                    pending = self.handle(msg)
+                    if pending is not None:
+                        await pending
+                except Exception:
+                    log.exception("%s failed on a %s message", self.name, msg.type)

@@ -87,3 +87,16 @@ async def test_a_consumer_awaits_only_what_its_handler_returns():
         await asyncio.sleep(0)
     await consumer.stop()
     assert seen == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_commits_events_reach_each_reader_in_order_numbered_one_by_one():
+    bus = Bus()
+    events, sessions = bus.subscribe(types=("event",)), bus.subscribe(types=("session",))
+    small = bus.subscribe(maxsize=3, types=("event",))
+    bus.publish(Message("session", {}, 1))
+    bus.publish_all("event", [Message("event", {}, seq) for seq in (2, 3, 4, 5)])
+    taken = events.take_all()
+    assert [(m.seq, m.n) for m in taken] == [(2, 2), (3, 3), (4, 4), (5, 5)] and events.take_all() == []
+    assert bus.seq == 5 and bus.published == 5
+    assert [m.seq for m in sessions.take_all()] == [1]
+    assert small.overflowed and small.qsize() == 0  # four do not fit in three: it resynchronises
