@@ -81,11 +81,14 @@ class Subscription:
     def get_nowait(self) -> Message | None:
         return self._items.popleft() if self._items else None
 
-    def take_all(self) -> list[Message]:
-        """Everything queued, at once: a reader of a busy bus pays one call per burst."""
-        items = list(self._items)
-        self._items.clear()
-        return items
+    def take(self, limit: int) -> list[Message]:
+        """Up to `limit` queued messages, at once: a reader of a busy bus pays one call per burst."""
+        items = self._items
+        if len(items) <= limit:
+            taken = list(items)
+            items.clear()
+            return taken
+        return [items.popleft() for _ in range(limit)]
 
     def qsize(self) -> int:
         return len(self._items)
@@ -182,7 +185,7 @@ class Consumer(Follower):
 
     async def _run(self) -> None:
         while True:
-            msgs = self._sub.take_all() or [await self._sub.get()]
+            msgs = self._sub.take(self.maxsize) or [await self._sub.get()]
             if self._sub.overflowed:
                 self._sub.overflowed = False
                 log.warning("%s fell behind the bus; some messages were skipped", self.name)

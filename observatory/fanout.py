@@ -132,9 +132,7 @@ class Fanout(Follower):
                     continue
             # Let a burst gather; a backlog needs no waiting for, only a turn of the loop.
             await asyncio.sleep(COALESCE_S if self._sub.qsize() < MAX_BATCH else 0)
-            messages = [first]
-            while len(messages) < DRAIN_PER_TURN and (msg := self._sub.get_nowait()) is not None:
-                messages.append(msg)
+            messages = [first, *self._sub.take(DRAIN_PER_TURN - 1)]
             if self._sub.overflowed:
                 self._sub.overflowed = False
                 log.warning("live fanout fell behind the bus; every client resynchronises")
