@@ -113,10 +113,12 @@ def insert_events(conn: sqlite3.Connection, events: list[Event], raw: Raw | None
         rows = [event_row(ev, received_at) for ev in events]
     if not rows:
         return []
-    before = conn.total_changes
-    conn.executemany(_INSERT, [(*row, raw_ref or 0) for row in rows])  # one call: a tenth of the per-row cost
-    inserted = conn.total_changes - before
-    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0] if inserted else 0
+    if len(rows) == 1:  # a hook's or a one-record export's: the cursor knows the new seq
+        cur = conn.execute(_INSERT, (*rows[0], raw_ref or 0))
+        inserted, last = cur.rowcount, cur.lastrowid
+    else:
+        inserted = conn.executemany(_INSERT, [(*row, raw_ref or 0) for row in rows]).rowcount  # a tenth of the per-row cost
+        last = conn.execute("SELECT last_insert_rowid()").fetchone()[0] if inserted else 0
     if inserted == len(rows):  # the usual case: new rows take consecutive seqs, in order
         return [ev.stamp(seq, row[_RECEIVED_AT], raw_ref)
                 for seq, ev, row in zip(range(last - inserted + 1, last + 1), events, rows)]

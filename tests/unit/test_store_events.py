@@ -119,6 +119,7 @@ def test_a_batch_with_facts_already_stored_returns_only_new_events_with_their_ow
                     4: ("t", "tool_end:1", {}), 5: ("s", "tool_end:2", {"c": 3}), 6: ("s", None, {"n": 2})}
     conn.execute("BEGIN")
     assert sql.insert_events(conn, [keyed("s", "tool_end:2", {})], None, 0) == []  # all known: none stored
+    assert [ev.seq for ev in sql.insert_events(conn, [keyed("s", "tool_end:3", {})], None, 0)] == [7]  # one new
     conn.execute("COMMIT")
 
 
