@@ -94,13 +94,21 @@ class Sessions:
         return s
 
     def _fold_facts(self, s: Session, ev: Event) -> None:
-        if ev.tokens:
-            s.tokens = s.tokens + ev.tokens
-        s.cost_usd += ev.cost_usd
-        if ev.kind == Kind.API_REQUEST:
+        kind = ev.kind
+        if kind == Kind.API_REQUEST:  # the one kind that carries tokens and cost (every adapter's)
+            s.cost_usd += ev.cost_usd
             s.model = ev.model or s.model
             if ev.tokens:
+                s.tokens = s.tokens + ev.tokens
                 s.cost_basis = prices.less_certain(s.cost_basis, ev.detail.get("cost_basis") or prices.REPORTED)
+        elif kind == Kind.TOOL_END:
+            s.tool_calls += 1
+        elif kind == Kind.PROMPT and not s.title:
+            prompt = ev.detail.get("prompt")
+            if isinstance(prompt, str) and prompt.strip():
+                s.title = prompt.strip().splitlines()[0][:120]
+        if ev.status == "error" and kind in (Kind.TOOL_END, Kind.API_ERROR, Kind.TURN_END):
+            s.errors += 1
         if ev.cwd and ev.cwd != s.cwd:
             s.cwd = ev.cwd
             s.project = ev.project or os.path.basename(ev.cwd.rstrip("/")) or ev.cwd
@@ -108,18 +116,10 @@ class Sessions:
         if ev.pid and ev.pid != s.pid:
             s.pid = ev.pid
             s.pid_started_at = process_start_time(ev.pid)
-        if ev.kind == Kind.TOOL_END:
-            s.tool_calls += 1
-        if ev.status == "error" and ev.kind in (Kind.TOOL_END, Kind.API_ERROR, Kind.TURN_END):
-            s.errors += 1
-        if ev.kind == Kind.PROMPT and not s.title:
-            prompt = ev.detail.get("prompt")
-            if isinstance(prompt, str) and prompt.strip():
-                s.title = prompt.strip().splitlines()[0][:120]
         if ev.source == Source.SUPERVISOR and ev.detail.get("supervisor_id"):
             s.supervised = True
             s.supervisor_id = ev.detail["supervisor_id"]
-            if ev.kind == Kind.SESSION_START and ev.name == "supervisor_restart":
+            if kind == Kind.SESSION_START and ev.name == "supervisor_restart":
                 s.restarted += 1
 
     def _transition(self, s: Session, ev: Event) -> None:
