@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from observatory.jsontext import compact
 from observatory.model import Alert, Event, Session
 
 log = logging.getLogger("observatory.bus")
@@ -42,7 +42,7 @@ class Message:
                 payload[self.type] = self.obj
             if self.type == "session":
                 payload["seq"] = self.seq
-            self._text = json.dumps(payload, separators=(",", ":"), default=str)
+            self._text = compact(payload)
         return self._text
 
 

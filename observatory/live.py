@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from observatory.bus import Message
 from observatory.fanout import Fanout, LiveClient
+from observatory.jsontext import compact
 from observatory.store import events as sql
 
 log = logging.getLogger("observatory.live")
@@ -38,16 +39,12 @@ def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
     return urlsplit(origin).netloc == ws.headers.get("host", "")
 
 
-def _dumps(payload: dict) -> str:
-    return json.dumps(payload, separators=(",", ":"), default=str)
-
-
 async def _send_snapshot(ws: WebSocket, obs, client: LiveClient) -> int:  # noqa: ANN001
     """Current sessions; the client then skips every message published before (all in it)."""
     seq = obs.bus.seq
     sessions = [s.to_api() for s in obs.sessions.ordered()]
     client.joined_n = obs.bus.published
-    await ws.send_text(_dumps({"type": "snapshot", "sessions": sessions, "seq": seq}))
+    await ws.send_text(compact({"type": "snapshot", "sessions": sessions, "seq": seq}))
     return seq
 
 

@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from observatory.jsontext import compact
 from observatory.model import Event, Kind, Session, SessionStatus, Source, Tokens
 
 
@@ -59,7 +60,6 @@ def compress(body: bytes) -> bytes:
     return deflate.compress(body) + deflate.flush()
 
 
-_detail_json = json.JSONEncoder(separators=(",", ":"), default=str).encode  # json.dumps, without its set-up
 
 
 def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
@@ -70,7 +70,7 @@ def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
     duration = ev.duration_ms
     return (ev.ts, ev.received_at or received_at, ev.agent, ev.session_id, ev.kind._value_, ev.name,
             ev.source._value_, ev.tool or "", ev.model or "", t.input, t.output, t.cache_read, t.cache_write,
-            t.reasoning, ev.cost_usd, _NAN if duration is None else duration, ev.status, _detail_json(ev.detail),
+            t.reasoning, ev.cost_usd, _NAN if duration is None else duration, ev.status, compact(ev.detail),
             ev.cwd or "", ev.project or "", ev.branch or "", ev.pid or 0, ev.key or "")
 
 
