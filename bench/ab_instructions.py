@@ -20,15 +20,13 @@ throughput with bench/ingest.py.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import LOADGEN, REPO, emit
+from common import LOADGEN, REPO, emit, start_server
 
 COLLECTED = re.compile(r"==(\d+)== Collected : (\d+)")
 
@@ -36,27 +34,16 @@ COLLECTED = re.compile(r"==(\d+)== Collected : (\d+)")
 def count(checkout: Path, records: int, loadgen_args: list[str]) -> dict[str, int]:
     """Instructions of the server process and of its children, for one run of `records`."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/cg.%p",
-             sys.executable, "-m", "observatory", "serve", "--port", "0", "--data-dir", f"{tmp}/data",
-             "--log-level", "warning"],
-            cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("Observatory serving on "):
-                url = line.split()[-1]
-                break
-        else:
-            raise RuntimeError(f"the server did not start: {proc.communicate()[1][-2000:]}")
-        subprocess.run([sys.executable, str(LOADGEN), "--url", url, "--kind", "otlp-logs", "--path", "/v1/logs",
-                        "--records", str(records), "--warmup", "0", "--timeout", "300", "--max-seconds", "1200",
-                        *loadgen_args], check=True, capture_output=True)
-        proc.send_signal(signal.SIGINT)
-        stderr = proc.communicate(timeout=600)[1]
-    counts = {int(pid): int(n) for pid, n in COLLECTED.findall(stderr)}
-    server = counts.pop(proc.pid)
-    return {"server": server, "worker": sum(counts.values())}
+        server = start_server(Path(tmp) / "data", checkout=checkout, timeout=600, wrapper=(
+            "valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/cg.%p"))
+        try:
+            subprocess.run([sys.executable, str(LOADGEN), "--url", server.url, "--kind", "otlp-logs",
+                            "--path", "/v1/logs", "--records", str(records), "--warmup", "0", "--timeout", "300",
+                            "--max-seconds", "1200", *loadgen_args], check=True, capture_output=True)
+        finally:
+            server.stop(grace=600)
+    counts = {int(pid): int(n) for pid, n in COLLECTED.findall("".join(server.output))}
+    return {"server": counts.pop(server.proc.pid), "worker": sum(counts.values())}
 
 
 def per_record(checkout: Path, records: int, loadgen_args: list[str]) -> dict[str, int]:

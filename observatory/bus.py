@@ -122,13 +122,14 @@ class Bus:
         return len(self._subs)
 
     def publish(self, msg: Message) -> None:
-        self.publish_all(msg.type, [msg])
+        self.publish_all([msg])
 
-    def publish_all(self, type: str, msgs: list[Message]) -> None:
+    def publish_all(self, msgs: list[Message]) -> None:
         """Publish messages of one type, in order: a commit's events are handed to each reader
         as one list (one call per reader, not one per event and reader)."""
         if not msgs:
             return
+        type = msgs[0].type
         for msg in msgs:
             self.published += 1
             msg.n = self.published

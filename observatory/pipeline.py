@@ -59,7 +59,7 @@ class Pipeline:
             session = self.sessions.apply(ev)
             if session is not None:
                 changed[session.id] = session
-        self.bus.publish_all("event", [Message("event", ev, ev.seq) for ev in stored])
+        self.bus.publish_all([Message("event", ev, ev.seq) for ev in stored])
         self.publish_sessions(changed.values())
 
     def ingested(self) -> dict[str, int]:
@@ -94,7 +94,7 @@ class Pipeline:
         self._publish_timer = None
         if not self._held:
             return
-        self.bus.publish_all("session", [Message("session", s, s.last_seq) for s in self._held.values()])
+        self.bus.publish_all([Message("session", s, s.last_seq) for s in self._held.values()])
         self._held.clear()
         self._publish_timer = asyncio.get_running_loop().call_later(SESSION_PUBLISH_S, self._publish_held)
 

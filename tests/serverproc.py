@@ -23,6 +23,7 @@ class Server:
     data_dir: Path
     proc: subprocess.Popen
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None  # appends the rest of the output until the process exits
 
     @property
     def port(self) -> int:
@@ -44,26 +45,30 @@ class Server:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), dict(exc.headers)
 
-    def stop(self, sig_kill: bool = False) -> None:
+    def stop(self, sig_kill: bool = False, grace: float = 10) -> None:
+        """Stop the server (SIGTERM, or SIGKILL after `grace` seconds); `output` is then complete."""
         if self.proc.poll() is None:
             if sig_kill:
                 self.proc.kill()
             else:
                 self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.reader is not None:
+            self.reader.join(5)
 
 
 def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 30,
-                 checkout: Path = REPO) -> Server:
+                 checkout: Path = REPO, wrapper: tuple[str, ...] = ()) -> Server:
     """Start `observatory serve --port 0` and wait for the URL it prints. It runs the code of
-    `checkout` (the working directory comes first on `python -m`'s path), e.g. for an A/B."""
+    `checkout` (the working directory comes first on `python -m`'s path), e.g. for an A/B,
+    under `wrapper` if given (e.g. valgrind)."""
     full_env = {**os.environ, "OBSERVATORY_EXIT_WITH_PARENT": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "observatory", "serve", "--port", "0", "--data-dir", str(data_dir),
+        [*wrapper, sys.executable, "-m", "observatory", "serve", "--port", "0", "--data-dir", str(data_dir),
          "--log-level", "warning", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, cwd=checkout)
     output: list[str] = []
@@ -86,5 +91,6 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, 
         for line in proc.stdout:  # type: ignore[union-attr]
             output.append(line)
 
-    threading.Thread(target=drain, daemon=True).start()
-    return Server(url, data_dir, proc, output)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return Server(url, data_dir, proc, output, reader)

@@ -38,7 +38,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise BadInput(413, f"body is over the {limit}-byte limit")
         chunks.append(chunk)
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         return body

@@ -60,8 +60,6 @@ def compress(body: bytes) -> bytes:
     return deflate.compress(body) + deflate.flush()
 
 
-
-
 def event_row(ev: Event, received_at: int) -> tuple[Any, ...]:
     """An event's `_INSERT` values but its raw_ref (absent ones as `_INSERT` takes them): the
     decode worker computes them for the writer (a tenth of the server's time per OTLP record

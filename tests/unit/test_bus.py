@@ -94,7 +94,7 @@ def test_a_commits_events_reach_each_reader_in_order_numbered_one_by_one():
     events, sessions = bus.subscribe(types=("event",)), bus.subscribe(types=("session",))
     small = bus.subscribe(maxsize=3, types=("event",))
     bus.publish(Message("session", {}, 1))
-    bus.publish_all("event", [Message("event", {}, seq) for seq in (2, 3, 4, 5)])
+    bus.publish_all([Message("event", {}, seq) for seq in (2, 3, 4, 5)])
     assert [(m.seq, m.n) for m in events.take(3)] == [(2, 2), (3, 3), (4, 4)]
     assert [(m.seq, m.n) for m in events.take(3)] == [(5, 5)] and events.take(3) == []
     assert bus.seq == 5 and bus.published == 5
